@@ -1,0 +1,45 @@
+# Everything a fresh clone needs: `make pretrain` and `make test` create or refresh .venv themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+RUN ?= default
+PAPERMILL_ARGS ?=
+
+.PHONY: venv test test-fast test-browser pretrain benchmark-augment sync-notebooks lab clean
+
+# Re-install when the install inputs change (pyproject, constraints) or the venv is missing.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not browser"
+
+test-browser: $(STAMP)
+	$(PY) -m pytest -m browser -p no:nbval tests/browser
+
+pretrain: $(STAMP)
+	@mkdir -p outputs/pretrain/$(RUN)
+	$(VENV)/bin/papermill notebooks/pretrain.ipynb outputs/pretrain/$(RUN)/pretrain.ipynb \
+		-p output_dir outputs/pretrain/$(RUN) $(PAPERMILL_ARGS)
+
+benchmark-augment: $(STAMP)
+	$(PY) -m seqclr.augment.benchmark
+
+# Regenerate each notebook from its paired jupytext percent script (scripts are the source of truth).
+sync-notebooks: $(STAMP)
+	$(VENV)/bin/jupytext --sync notebooks/*.py
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,214 @@
+"""Typed, validated parameters shared by notebooks, YAML files and command lines.
+
+Every notebook's ``parameters`` cell mirrors a dataclass (its fields, types and defaults). The
+dataclass is the single source of truth: papermill YAML files, the notebook's injected values and
+``--key value`` overrides are all checked against it before any compute starts, so a typo or a bad
+value fails at once with a message naming the file, the key and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, Mapping, TypeVar, Union
+
+import yaml
+
+T = TypeVar("T")
+
+# Names a Jupyter kernel defines by itself; they are never parameters.
+_KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+
+
+class ParameterError(ValueError):
+    """A parameter is unknown, of the wrong type or out of range. The message names it."""
+
+
+def _where(source: str | None) -> str:
+    return f"{source}: " if source else ""
+
+
+def suggest(name: str, valid: typing.Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest valid name, or ''."""
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def coerce(value: Any, tp: Any, key: str, source: str | None = None) -> Any:
+    """Check ``value`` against the annotation ``tp`` and return it (ints widen to floats,
+    lists to tuples). Raise ParameterError naming ``key`` otherwise."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    bad = ParameterError(
+        f"{_where(source)}parameter {key!r} must be {_type_name(tp)}, got {value!r} "
+        f"({type(value).__name__})"
+    )
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return coerce(value, arg, key, source)
+            except ParameterError as err:
+                errors.append(err)
+        raise bad
+    if origin is Literal:
+        if value in args:
+            return value
+        raise ParameterError(
+            f"{_where(source)}parameter {key!r} must be one of {list(args)}, got {value!r}"
+            + (suggest(value, [str(a) for a in args]) if isinstance(value, str) else "")
+        )
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise bad
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise bad
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise bad
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise bad
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise bad
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ParameterError(
+                    f"{_where(source)}parameter {key!r} needs {len(args)} values, got {value!r}"
+                )
+            return tuple(coerce(v, a, f"{key}[{i}]", source) for i, (v, a) in enumerate(zip(value, args)))
+        item = args[0] if args else Any
+        items = [coerce(v, item, f"{key}[{i}]", source) for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise bad
+        vt = args[1] if len(args) == 2 else Any
+        return {k: coerce(v, vt, f"{key}.{k}", source) for k, v in value.items()}
+    if isinstance(tp, type):
+        if isinstance(value, tp):
+            return value
+        raise bad
+    return value
+
+
+def from_dict(cls: type[T], values: Mapping[str, Any], source: str | None = None) -> T:
+    """Build the dataclass ``cls`` from ``values``: unknown keys, wrong types and (through the
+    class's ``validate()`` method, if any) bad values raise ParameterError."""
+    if not isinstance(values, Mapping):
+        raise ParameterError(f"{_where(source)}expected a mapping of parameters, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    hints = typing.get_type_hints(cls)
+    unknown = [k for k in values if k not in fields]
+    if unknown:
+        k = unknown[0]
+        raise ParameterError(
+            f"{_where(source)}unknown parameter {k!r}{suggest(k, fields)}; "
+            f"valid parameters: {', '.join(sorted(fields))}"
+        )
+    kwargs = {k: coerce(v, hints[k], k, source) for k, v in values.items()}
+    obj = cls(**kwargs)
+    validate = getattr(obj, "validate", None)
+    if callable(validate):
+        try:
+            validate()
+        except ParameterError as err:
+            if source and not str(err).startswith(source):
+                raise ParameterError(f"{source}: {err}") from None
+            raise
+        except ValueError as err:
+            raise ParameterError(f"{_where(source)}{err}") from None
+    return obj
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping of parameters; errors name the file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ParameterError(f"{path}: parameter file not found") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ParameterError(f"{path}: not valid YAML: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: expected a mapping of parameters, got {type(data).__name__}")
+    return data
+
+
+def from_yaml(cls: type[T], path: str | Path, overrides: Mapping[str, Any] | None = None) -> T:
+    """Build ``cls`` from a YAML file (plus optional overrides); errors name the file."""
+    values = load_yaml(path)
+    values.update(overrides or {})
+    return from_dict(cls, values, source=str(path))
+
+
+def from_namespace(cls: type[T], namespace: Mapping[str, Any], source: str = "notebook parameters") -> T:
+    """Build ``cls`` from a notebook's globals right after its parameters cell.
+
+    Every public, non-module global at that point is either a default from the parameters cell
+    or a value papermill injected, so any name that is not a field is a typo and fails here.
+    """
+    values = {
+        k: v
+        for k, v in namespace.items()
+        if not k.startswith("_")
+        and k not in _KERNEL_NAMES
+        and not isinstance(v, types.ModuleType)
+        and not callable(v)
+    }
+    return from_dict(cls, values, source=source)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """Plain dict (tuples as lists) suitable for YAML, JSON and ``torch.save(weights_only)``."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+def parse_overrides(args: list[str]) -> dict[str, Any]:
+    """``--key value`` pairs from a command line, values parsed as YAML scalars."""
+    out: dict[str, Any] = {}
+    it = iter(args)
+    for arg in it:
+        if not arg.startswith("--"):
+            raise ParameterError(f"expected --key value, got {arg!r}")
+        key = arg[2:].replace("-", "_")
+        if "=" in key:
+            key, raw = key.split("=", 1)
+        else:
+            try:
+                raw = next(it)
+            except StopIteration:
+                raise ParameterError(f"--{key} needs a value") from None
+        out[key] = yaml.safe_load(raw)
+    return out

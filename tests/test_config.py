@@ -1,0 +1,88 @@
+"""The generic parameter machinery: unknown names, wrong types and bad values fail up front."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+import pytest
+
+from seqclr.config import ParameterError, from_dict, from_namespace, from_yaml, parse_overrides, to_dict
+
+
+@dataclass
+class Demo:
+    batch_size: int = 8
+    lr: float = 1.0
+    method: Literal["seqclr-window", "simclr"] = "seqclr-window"
+    chunk: Optional[int] = None
+    milestones: tuple[float, ...] = (0.6, 0.8)
+    overrides: dict[str, float] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2, got {self.batch_size}")
+
+
+def test_defaults_and_widening():
+    d = from_dict(Demo, {"lr": 10, "milestones": [0.5, 0.7]})
+    assert d.lr == 10.0 and isinstance(d.lr, float)
+    assert d.milestones == (0.5, 0.7)
+    assert to_dict(d)["milestones"] == [0.5, 0.7]
+
+
+def test_unknown_key_suggests_closest():
+    with pytest.raises(ParameterError, match=r"unknown parameter 'batch_sise'.*did you mean 'batch_size'"):
+        from_dict(Demo, {"batch_sise": 4})
+
+
+@pytest.mark.parametrize(
+    "values, pattern",
+    [
+        ({"batch_size": "8"}, r"'batch_size' must be int, got '8'"),
+        ({"batch_size": True}, r"'batch_size' must be int"),
+        ({"method": "seqclr-windw"}, r"'method' must be one of .*did you mean 'seqclr-window'"),
+        ({"chunk": 1.5}, r"'chunk' must be"),
+        ({"milestones": "0.6"}, r"'milestones' must be"),
+        ({"batch_size": 1}, r"batch_size must be >= 2, got 1"),
+    ],
+)
+def test_bad_values_name_the_key(values, pattern):
+    with pytest.raises(ParameterError, match=pattern):
+        from_dict(Demo, values)
+
+
+def test_yaml_errors_name_the_file(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("batch_size: 16\nchunk: 1024\n")
+    assert from_yaml(Demo, good).chunk == 1024
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("batch_size: 16\nlrr: 3\n")
+    with pytest.raises(ParameterError, match=r"bad.yaml: unknown parameter 'lrr'"):
+        from_yaml(Demo, bad)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("batch_size: [1,\n")
+    with pytest.raises(ParameterError, match=r"broken.yaml: not valid YAML"):
+        from_yaml(Demo, broken)
+    with pytest.raises(ParameterError, match=r"missing.yaml: parameter file not found"):
+        from_yaml(Demo, tmp_path / "missing.yaml")
+
+
+def test_namespace_catches_injected_typo():
+    import math  # modules and callables in a notebook's globals are not parameters
+
+    ns = {"batch_size": 4, "math": math, "In": [], "_": None, "helper": print}
+    assert from_namespace(Demo, ns).batch_size == 4
+    ns["batchsize"] = 5  # what papermill -p batchsize 5 would inject
+    with pytest.raises(ParameterError, match=r"notebook parameters: unknown parameter 'batchsize'"):
+        from_namespace(Demo, ns)
+
+
+def test_parse_overrides():
+    assert parse_overrides(["--batch-size", "4", "--lr=0.5", "--chunk", "null"]) == {
+        "batch_size": 4,
+        "lr": 0.5,
+        "chunk": None,
+    }
+    with pytest.raises(ParameterError, match="needs a value"):
+        parse_overrides(["--lr"])
