@@ -1,0 +1,103 @@
+"""Instance-mapping functions m(.) (section 4, Fig. 5): (N, T, F) projected frames + lengths ->
+instances for the contrastive loss.
+
+* "all": all-to-instance, masked average of the T_i real frames -> N instances.
+* "window": window-to-instance, adaptive average pooling of the T_i real frames to T' instances
+  (default 5) -> N*T' instances. Bins match torch's adaptive_avg_pool1d per image:
+  start = floor(i*T_i/T'), end = ceil((i+1)*T_i/T'); done for the whole batch at once with a
+  (N, T', T) pooling-weight matrix built from the lengths.
+* "frame": frame-to-instance, every real frame -> sum_i T_i instances.
+
+Instances come in (image, position) row-major order, so two views of the same images with equal
+T_i give aligned Z^a, Z^b.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from seqclr.models.sequence_modeling import check_lengths, lengths_to_mask
+
+MAPPINGS = ("all", "window", "frame")
+
+
+@dataclass
+class Instances:
+    """z (M, F) instances; image_index (M,) source image; position (M,) window/frame index."""
+
+    z: torch.Tensor
+    image_index: torch.Tensor
+    position: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.z.size(0)
+
+
+def _prepare(p: torch.Tensor, lengths: torch.Tensor | None, where: str) -> torch.Tensor:
+    if p.dim() != 3:
+        raise ValueError(f"{where}: expected P of shape (N, T, F), got {tuple(p.shape)}")
+    if lengths is None:
+        return torch.full((p.size(0),), p.size(1), dtype=torch.long, device=p.device)
+    return check_lengths(torch.as_tensor(lengths, device=p.device), p.size(0), p.size(1), where)
+
+
+def all_to_instance(p: torch.Tensor, lengths: torch.Tensor | None = None) -> Instances:
+    lengths = _prepare(p, lengths, "instance_mapping.py (all)")
+    mask = lengths_to_mask(lengths, p.size(1)).unsqueeze(-1).to(p.dtype)
+    z = (p * mask).sum(1) / lengths.unsqueeze(-1).to(p.dtype)
+    idx = torch.arange(p.size(0), device=p.device)
+    return Instances(z, idx, torch.zeros_like(idx))
+
+
+def adaptive_pool_weights(lengths: torch.Tensor, max_len: int, n_out: int, dtype=torch.float32) -> torch.Tensor:
+    """(N, n_out, max_len) averaging weights reproducing adaptive_avg_pool1d on each x[i, :, :T_i]."""
+    i = torch.arange(n_out, device=lengths.device).view(1, -1, 1)
+    t = torch.arange(max_len, device=lengths.device).view(1, 1, -1)
+    length = lengths.view(-1, 1, 1)
+    start = torch.div(i * length, n_out, rounding_mode="floor")
+    end = torch.div((i + 1) * length + n_out - 1, n_out, rounding_mode="floor")
+    inside = (t >= start) & (t < end)
+    return inside.to(dtype) / (end - start).to(dtype)
+
+
+class WindowToInstance:
+    def __init__(self, n_instances: int = 5) -> None:
+        if n_instances < 1:
+            raise ValueError(f"instance_mapping.py: n_instances must be >= 1, got {n_instances}")
+        self.n_instances = n_instances
+
+    def __call__(self, p: torch.Tensor, lengths: torch.Tensor | None = None) -> Instances:
+        lengths = _prepare(p, lengths, "instance_mapping.py (window)")
+        n, t, f = p.shape
+        w = adaptive_pool_weights(lengths, t, self.n_instances, p.dtype)
+        z = torch.bmm(w, p).reshape(n * self.n_instances, f)
+        pos = torch.arange(self.n_instances, device=p.device)
+        return Instances(z, torch.arange(n, device=p.device).repeat_interleave(self.n_instances), pos.repeat(n))
+
+
+def window_to_instance(p: torch.Tensor, lengths: torch.Tensor | None = None, n_instances: int = 5) -> Instances:
+    return WindowToInstance(n_instances)(p, lengths)
+
+
+def frame_to_instance(p: torch.Tensor, lengths: torch.Tensor | None = None) -> Instances:
+    lengths = _prepare(p, lengths, "instance_mapping.py (frame)")
+    mask = lengths_to_mask(lengths, p.size(1))
+    image_index, position = mask.nonzero(as_tuple=True)
+    return Instances(p[mask], image_index, position)
+
+
+def get_instance_mapping(name: str, **kw):
+    """name in {"all", "window", "frame"}; "window" takes n_instances (T', default 5).
+
+    Returns a callable (P (N, T, F), lengths (N,) | None) -> Instances."""
+    if name in ("all", "frame") and kw:
+        raise ValueError(f"instance_mapping.py: mapping {name!r} takes no options, got {sorted(kw)}")
+    if name == "all":
+        return all_to_instance
+    if name == "window":
+        return WindowToInstance(**kw)
+    if name == "frame":
+        return frame_to_instance
+    raise ValueError(f"instance_mapping.py: unknown mapping {name!r}; expected one of {MAPPINGS}")
