@@ -1,0 +1,42 @@
+"""Augmentations (appendix B): a shared spec, the imgaug reference, our batched torch pipeline.
+
+imgaug is never imported here; see :mod:`seqclr.augment.reference`.
+"""
+
+from seqclr.augment.pipeline import (
+    SeqCLRAugment,
+    apply,
+    fixed_params,
+    from_uint8,
+    index_params,
+    light_augment,
+    sample_params,
+    simclr_augment,
+    to_uint8,
+)
+from seqclr.augment.spec import (
+    AugmentSpec,
+    OpSpec,
+    get_spec,
+    light_spec,
+    seqclr_spec,
+    simclr_spec,
+)
+
+__all__ = [
+    "AugmentSpec",
+    "OpSpec",
+    "SeqCLRAugment",
+    "apply",
+    "fixed_params",
+    "from_uint8",
+    "get_spec",
+    "index_params",
+    "light_augment",
+    "light_spec",
+    "sample_params",
+    "seqclr_spec",
+    "simclr_augment",
+    "simclr_spec",
+    "to_uint8",
+]

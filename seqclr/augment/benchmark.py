@@ -1,0 +1,159 @@
+"""Throughput of the imgaug reference vs our batched torch pipeline (images/s).
+
+    python -m seqclr.augment.benchmark [--batch 256] [--device cpu] [--threads N]
+
+Both run on the same batch of 32x100 word-like images, in one process. imgaug is
+timed per image, as the authors' data loader used it; ours on the whole batch.
+Per-op rows fix every image to that one op (ours: all images in one call).
+``--threads`` defaults to 1: imgaug is single-threaded, so this is the per-core
+comparison, and on a shared CPU torch's OpenMP workers wait on busy cores
+(``--threads 0`` keeps torch's own default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from seqclr.augment.pipeline import apply, fixed_params, from_uint8, sample_params
+from seqclr.augment.spec import get_spec
+
+# one op at a time, at mid-range parameters: (imgaug fixed kwargs, our fixed_params kwargs)
+_PER_OP = {
+    "linear_contrast": ({"alpha": 0.75}, {"linear_contrast__alpha": 0.75}),
+    "blur": ({"sigma": 0.75}, {"blur__sigma": 0.75}),
+    "sharpen": ({"alpha": 0.25, "lightness": 0.25}, {"sharpen__alpha": 0.25, "sharpen__lightness": 0.25}),
+    "crop_vertical": ({"top": 6, "bottom": 6}, {"crop_vertical__top": 0.2, "crop_vertical__bottom": 0.2}),
+    "crop_horizontal": ({"left": 1, "right": 1}, {"crop_horizontal__left": 0.01, "crop_horizontal__right": 0.01}),
+    "piecewise_affine": (None, None),  # filled in with random offsets below
+    "perspective": (None, None),
+}
+
+
+def _word_like_batch(n: int, h: int = 32, w: int = 100, seed: int = 0) -> np.ndarray:
+    """uint8 (n, h, w): white paper with dark strokes (content does not change speed)."""
+    rng = np.random.default_rng(seed)
+    imgs = np.full((n, h, w), 255, np.uint8)
+    for i in range(n):
+        for _ in range(10):
+            y, x = rng.integers(4, h - 10), rng.integers(0, w - 6)
+            imgs[i, y : y + 8, x : x + 3] = rng.integers(0, 60)
+    return imgs
+
+
+def _rate(fn, n_images: int, repeat: int, min_time: float = 0.5) -> float:
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(repeat):
+        reps = 0
+        t0 = time.perf_counter()
+        while True:
+            fn()
+            reps += 1
+            dt = time.perf_counter() - t0
+            if dt >= min_time / repeat:
+                break
+        best = min(best, dt / reps)
+    return n_images / best
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run(batch: int = 256, device: str = "cpu", threads: int | None = 1, ref_images: int = 48, repeat: int = 3):
+    """Time both backends and print the table; returns rows (name, imgaug img/s or None, ours img/s)."""
+    if threads and threads > 0:
+        torch.set_num_threads(threads)
+    dev = torch.device(device)
+    imgs = _word_like_batch(batch)
+    x = from_uint8(imgs, dev)
+    spec = get_spec("seqclr")
+    rows = []
+
+    try:
+        from seqclr.augment.reference import apply_imgaug_op, build_imgaug, import_imgaug
+
+        import_imgaug()
+        have_imgaug = True
+    except ImportError as exc:
+        print(f"(imgaug unavailable: {exc}); timing ours only")
+        have_imgaug = False
+
+    ref_sub = imgs[:ref_images]
+    rng = np.random.RandomState(0)
+    pw_off = rng.normal(0, 0.025, (4, 4, 2))
+    j = np.mod(np.abs(rng.normal(0, 0.015, (4, 2))), 1)
+    corners = j.copy()
+    corners[1, 0], corners[2, :], corners[3, 1] = 1 - j[1, 0], 1 - j[2, :], 1 - j[3, 1]
+    per_op = dict(_PER_OP)
+    per_op["piecewise_affine"] = (
+        {"offsets": pw_off, "nb_rows": 4, "nb_cols": 4},
+        {
+            "piecewise_affine__offsets": torch.tensor(pw_off, dtype=torch.float32),
+            "piecewise_affine__nb_rows": 4,
+            "piecewise_affine__nb_cols": 4,
+        },
+    )
+    per_op["perspective"] = ({"corners": corners}, {"perspective__corners": torch.tensor(corners, dtype=torch.float32)})
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        # the full SeqCLR pipeline: random params each call (sampling included in ours)
+        g = torch.Generator().manual_seed(0)
+
+        def ours_full():
+            apply(x, sample_params(batch, spec, g))
+            _sync(dev)
+
+        ours_rate = _rate(ours_full, batch, repeat)
+        ref_rate = None
+        if have_imgaug:
+            aug = build_imgaug(spec)
+            aug.seed_(0)
+            ref_rate = _rate(lambda: [aug(image=im) for im in ref_sub], len(ref_sub), 1, min_time=2.0)
+        rows.append(("SeqCLR pipeline", ref_rate, ours_rate))
+
+        for name, (ref_kw, our_kw) in per_op.items():
+            params = fixed_params(batch, [name], **our_kw)
+
+            def ours_op(params=params):
+                apply(x, params)
+                _sync(dev)
+
+            o = _rate(ours_op, batch, repeat)
+            r = None
+            if have_imgaug:
+                r = _rate(lambda: apply_imgaug_op(ref_sub, name, **ref_kw), len(ref_sub), 1, min_time=1.0)
+            rows.append((name, r, o))
+
+    print(
+        f"augmentation throughput, {batch} images 32x100, device={dev}, torch threads={torch.get_num_threads()}"
+        f" (imgaug timed per image on {len(ref_sub)} of them)"
+    )
+    print(f"{'':18s} {'imgaug img/s':>14s} {'ours img/s':>12s} {'ratio':>8s}")
+    for name, r, o in rows:
+        rs = f"{r:14.0f}" if r else f"{'-':>14s}"
+        ratio = f"{o / r:7.0f}x" if r else f"{'-':>8s}"
+        print(f"{name:18s} {rs} {o:12.0f} {ratio}")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
+    ap.add_argument("--ref-images", type=int, default=48, help="images imgaug is timed on (it is slow)")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    run(args.batch, args.device, args.threads, args.ref_images, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+"""A typed, validated description of an augmentation pipeline (appendix B of the paper).
+
+One :class:`AugmentSpec` drives both backends: the imgaug reference
+(:mod:`seqclr.augment.reference`) and our batched torch pipeline
+(:mod:`seqclr.augment.pipeline`). It is an ordered set of named operations, each
+with ``enabled``, a probability ``p`` and its parameter ranges ``(low, high)``
+(values sampled uniformly per image), plus how the enabled operations are composed:
+
+- ``"some_of"``: imgaug's ``SomeOf((1, None), ops, random_order=True)``: every image
+  gets a random non-empty subset of the enabled operations (subset size uniform in
+  1..n), applied in a random order. This is the SeqCLR pipeline.
+- ``"sequential"``: every enabled operation is applied in the listed order, each
+  with its own probability ``p`` (SimCLR style: ``Sometimes(p, op)``).
+
+Specs round-trip through plain dicts (:meth:`AugmentSpec.to_dict` /
+:meth:`AugmentSpec.from_dict`) so YAML parameter files and notebook widgets can build
+them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+Range = tuple[float, float]
+
+COMPOSITIONS = ("some_of", "sequential")
+
+# Per operation: its parameters and, for each, the closed lower bound and the upper
+# bound (None = unbounded) with whether the upper bound is exclusive.
+# Geometric operations are fused into one grid_sample by the torch backend.
+_OP_PARAMS: dict[str, dict[str, tuple[float, float | None, bool]]] = {
+    # photometric
+    "linear_contrast": {"alpha": (0.0, None, False)},
+    "blur": {"sigma": (0.0, None, False)},
+    "sharpen": {"alpha": (0.0, 1.0, False), "lightness": (0.0, None, False)},
+    "color_jitter": {"brightness": (0.0, None, False), "contrast": (0.0, None, False)},
+    # geometric
+    "crop_vertical": {"top": (0.0, 1.0, True), "bottom": (0.0, 1.0, True)},
+    "crop_horizontal": {"left": (0.0, 1.0, True), "right": (0.0, 1.0, True)},
+    "crop_aggressive": {"left": (0.0, 1.0, True), "right": (0.0, 1.0, True)},
+    "random_resized_crop": {"scale": (0.0, 1.0, False), "ratio": (0.0, None, False)},
+    "piecewise_affine": {
+        "scale": (0.0, None, False),
+        "nb_rows": (2.0, 4.0, False),
+        "nb_cols": (2.0, 4.0, False),
+    },
+    "perspective": {"scale": (0.0, None, False)},
+    "flip": {},
+}
+
+OP_NAMES: tuple[str, ...] = tuple(_OP_PARAMS)
+PHOTOMETRIC_OPS = ("linear_contrast", "blur", "sharpen", "color_jitter")
+GEOMETRIC_OPS = (
+    "crop_vertical",
+    "crop_horizontal",
+    "crop_aggressive",
+    "random_resized_crop",
+    "piecewise_affine",
+    "perspective",
+    "flip",
+)
+# Parameters that are integers (grid sizes); sampled uniformly over the integers.
+INTEGER_PARAMS = {("piecewise_affine", "nb_rows"), ("piecewise_affine", "nb_cols")}
+# Pairs of crop sides whose upper bounds together must leave part of the image.
+_CROP_PAIRS = {
+    "crop_vertical": ("top", "bottom"),
+    "crop_horizontal": ("left", "right"),
+    "crop_aggressive": ("left", "right"),
+}
+
+
+def _as_range(op: str, key: str, value: Any) -> Range:
+    """A scalar ``v`` means the fixed range ``(v, v)``; a pair is ``(low, high)``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        low = high = float(value)
+    elif isinstance(value, (tuple, list)) and len(value) == 2:
+        try:
+            low, high = float(value[0]), float(value[1])
+        except (TypeError, ValueError):
+            raise ValueError(f"augment op {op!r}: {key}={value!r} is not a pair of numbers") from None
+    else:
+        raise ValueError(f"augment op {op!r}: {key}={value!r} must be a number or a (low, high) pair")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"augment op {op!r}: {key}={value!r} is not finite")
+    return (low, high)
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One operation: whether it is on, its probability and its parameter ranges."""
+
+    name: str
+    enabled: bool = True
+    params: Mapping[str, Range] = field(default_factory=dict)
+    p: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.name not in _OP_PARAMS:
+            raise ValueError(f"unknown augment op {self.name!r}; known: {', '.join(OP_NAMES)}")
+        allowed = _OP_PARAMS[self.name]
+        unknown = set(self.params) - set(allowed)
+        if unknown:
+            raise ValueError(
+                f"augment op {self.name!r}: unknown parameter(s) {sorted(unknown)}; "
+                f"expected {sorted(allowed)}"
+            )
+        missing = set(allowed) - set(self.params)
+        if missing:
+            raise ValueError(f"augment op {self.name!r}: missing parameter(s) {sorted(missing)}")
+        clean: dict[str, Range] = {}
+        for key, value in self.params.items():
+            low, high = _as_range(self.name, key, value)
+            lo_bound, hi_bound, hi_exclusive = allowed[key]
+            if low > high:
+                raise ValueError(f"augment op {self.name!r}: {key} low {low} > high {high}")
+            if low < lo_bound:
+                raise ValueError(f"augment op {self.name!r}: {key}={low} is below {lo_bound}")
+            if hi_bound is not None and (high > hi_bound or (hi_exclusive and high >= hi_bound)):
+                rel = "<" if hi_exclusive else "<="
+                raise ValueError(f"augment op {self.name!r}: {key}={high} must be {rel} {hi_bound}")
+            if (self.name, key) in INTEGER_PARAMS and (low != int(low) or high != int(high)):
+                raise ValueError(f"augment op {self.name!r}: {key}={value!r} must be integers")
+            clean[key] = (low, high)
+        if self.name in _CROP_PAIRS:
+            a, b = _CROP_PAIRS[self.name]
+            if clean[a][1] + clean[b][1] >= 1.0:
+                raise ValueError(
+                    f"augment op {self.name!r}: {a}+{b} upper bounds "
+                    f"{clean[a][1]}+{clean[b][1]} would crop the whole image (must be < 1)"
+                )
+        if self.name == "random_resized_crop" and clean["scale"][0] <= 0.0:
+            raise ValueError(f"augment op {self.name!r}: scale low must be > 0, got {clean['scale'][0]}")
+        if self.name == "random_resized_crop" and clean["ratio"][0] <= 0.0:
+            raise ValueError(f"augment op {self.name!r}: ratio low must be > 0, got {clean['ratio'][0]}")
+        if not isinstance(self.p, (int, float)) or not 0.0 <= float(self.p) <= 1.0:
+            raise ValueError(f"augment op {self.name!r}: p={self.p!r} must be in [0, 1]")
+        object.__setattr__(self, "params", clean)
+        object.__setattr__(self, "p", float(self.p))
+        object.__setattr__(self, "enabled", bool(self.enabled))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "p": self.p,
+            **{k: [v[0], v[1]] for k, v in self.params.items()},
+        }
+
+
+@dataclass(frozen=True)
+class AugmentSpec:
+    """An ordered set of operations and how they are composed (see module docstring)."""
+
+    ops: tuple[OpSpec, ...]
+    composition: str = "some_of"
+    random_order: bool = True
+
+    def __post_init__(self) -> None:
+        ops = tuple(self.ops)
+        if self.composition not in COMPOSITIONS:
+            raise ValueError(f"augment spec: composition {self.composition!r} must be one of {COMPOSITIONS}")
+        names = [op.name for op in ops]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"augment spec: operation(s) listed twice: {dupes}")
+        object.__setattr__(self, "ops", ops)
+
+    @property
+    def enabled_ops(self) -> tuple[OpSpec, ...]:
+        return tuple(op for op in self.ops if op.enabled)
+
+    def __getitem__(self, name: str) -> OpSpec:
+        for op in self.ops:
+            if op.name == name:
+                return op
+        raise KeyError(f"augment spec has no op {name!r}; it has {[o.name for o in self.ops]}")
+
+    def __contains__(self, name: object) -> bool:
+        return any(op.name == name for op in self.ops)
+
+    def replace(self, name: str, **changes: Any) -> "AugmentSpec":
+        """A copy with op ``name`` changed, e.g. ``spec.replace('flip', enabled=True)``.
+
+        ``changes`` may hold ``enabled``, ``p`` and parameter names (as ranges or scalars).
+        """
+        op = self[name]
+        params = dict(op.params)
+        enabled, p = op.enabled, op.p
+        for key, value in changes.items():
+            if key == "enabled":
+                enabled = value
+            elif key == "p":
+                p = value
+            else:
+                params[key] = value
+        new = OpSpec(name, enabled=enabled, params=params, p=p)
+        return AugmentSpec(
+            tuple(new if o.name == name else o for o in self.ops), self.composition, self.random_order
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (YAML-friendly): ``{"composition", "random_order", "ops": {name: {...}}}``.
+
+        The op order matters for ``sequential`` specs: dump with ``sort_keys=False``."""
+        return {
+            "composition": self.composition,
+            "random_order": self.random_order,
+            "ops": {op.name: op.to_dict() for op in self.ops},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "AugmentSpec":
+        """Inverse of :meth:`to_dict`. ``ops`` is a mapping name -> settings or a list of
+        settings with a ``name`` key. Settings: ``enabled`` (default true), ``p``
+        (default 1), and every parameter as ``[low, high]`` or a single number."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"augment spec must be a mapping, got {type(data).__name__}")
+        unknown = set(data) - {"composition", "random_order", "ops"}
+        if unknown:
+            raise ValueError(f"augment spec: unknown key(s) {sorted(unknown)}")
+        raw_ops = data.get("ops")
+        if isinstance(raw_ops, (list, tuple)):
+            items = []
+            for i, entry in enumerate(raw_ops):
+                if not isinstance(entry, Mapping) or "name" not in entry:
+                    raise ValueError(f"augment spec: ops[{i}]={entry!r} must be a mapping with a 'name'")
+                items.append((entry["name"], {k: v for k, v in entry.items() if k != "name"}))
+        elif isinstance(raw_ops, Mapping):
+            items = list(raw_ops.items())
+        else:
+            raise ValueError("augment spec: 'ops' must be a mapping of op name -> settings (or a list)")
+        ops = []
+        for name, settings in items:
+            if settings is None:
+                settings = {}
+            if not isinstance(settings, Mapping):
+                raise ValueError(f"augment op {name!r}: settings must be a mapping, got {settings!r}")
+            settings = dict(settings)
+            enabled = settings.pop("enabled", True)
+            p = settings.pop("p", 1.0)
+            ops.append(OpSpec(str(name), enabled=enabled, params=settings, p=p))
+        return cls(
+            tuple(ops),
+            composition=data.get("composition", "some_of"),
+            random_order=bool(data.get("random_order", True)),
+        )
+
+
+def _counter_examples() -> tuple[OpSpec, ...]:
+    """Figure 2's sequence-breaking augmentations: off by default, never in SeqCLR."""
+    return (
+        OpSpec("flip", enabled=False, params={}, p=1.0),
+        # Horizontal crop up to 30% in total (15% a side): cuts out whole characters.
+        OpSpec("crop_aggressive", enabled=False, params={"left": (0.0, 0.15), "right": (0.0, 0.15)}),
+    )
+
+
+def seqclr_spec() -> AugmentSpec:
+    """The authors' SeqCLR pipeline (appendix B; SemiMTR's public code)."""
+    return AugmentSpec(
+        (
+            OpSpec("linear_contrast", params={"alpha": (0.5, 1.0)}),
+            OpSpec("blur", params={"sigma": (0.5, 1.0)}),
+            OpSpec("crop_vertical", params={"top": (0.0, 0.4), "bottom": (0.0, 0.4)}),
+            OpSpec("crop_horizontal", params={"left": (0.0, 0.02), "right": (0.0, 0.02)}),
+            OpSpec("sharpen", params={"alpha": (0.0, 0.5), "lightness": (0.0, 0.5)}),
+            # imgaug's defaults nb_rows = nb_cols = (2, 4) are what the authors ran.
+            OpSpec("piecewise_affine", params={"scale": (0.02, 0.03), "nb_rows": (2, 4), "nb_cols": (2, 4)}),
+            OpSpec("perspective", params={"scale": (0.01, 0.02)}),
+            *_counter_examples(),
+        ),
+        composition="some_of",
+        random_order=True,
+    )
+
+
+def light_spec() -> AugmentSpec:
+    """Decoder-training augmentation (appendix D): light crop, linear contrast, blur.
+
+    Ranges are milder than SeqCLR's because the decoder is trained on labelled images
+    that should stay close to the test distribution: vertical crop at most 10% a side
+    (keeps ascenders/descenders), horizontal crop at most 2% a side (the SeqCLR value,
+    already sequence safe), contrast alpha in [0.7, 1.0], blur sigma in [0.0, 0.7]
+    (sigma < 0.5 is almost invisible at 32 px height, so many images stay sharp).
+    Composed like SeqCLR: a random non-empty subset.
+    """
+    return AugmentSpec(
+        (
+            OpSpec("linear_contrast", params={"alpha": (0.7, 1.0)}),
+            OpSpec("blur", params={"sigma": (0.0, 0.7)}),
+            OpSpec("crop_vertical", params={"top": (0.0, 0.1), "bottom": (0.0, 0.1)}),
+            OpSpec("crop_horizontal", params={"left": (0.0, 0.02), "right": (0.0, 0.02)}),
+            *_counter_examples(),
+        ),
+        composition="some_of",
+        random_order=True,
+    )
+
+
+def simclr_spec() -> AugmentSpec:
+    """SimCLR's augmentation (Chen et al. 2020) adapted to grayscale word images.
+
+    Random resized crop (area 8-100%, aspect change 3/4-4/3 relative to the image),
+    horizontal flip (p=0.5), brightness/contrast jitter with strength 0.8 (p=0.8) and
+    Gaussian blur sigma 0.1-2.0 (p=0.5), applied in that order. It breaks sequence
+    alignment on purpose: the non-sequential baseline of the paper.
+    """
+    return AugmentSpec(
+        (
+            OpSpec("random_resized_crop", params={"scale": (0.08, 1.0), "ratio": (3 / 4, 4 / 3)}),
+            OpSpec("flip", params={}, p=0.5),
+            OpSpec("color_jitter", params={"brightness": (0.2, 1.8), "contrast": (0.2, 1.8)}, p=0.8),
+            OpSpec("blur", params={"sigma": (0.1, 2.0)}, p=0.5),
+        ),
+        composition="sequential",
+        random_order=False,
+    )
+
+
+PRESETS = {"seqclr": seqclr_spec, "light": light_spec, "simclr": simclr_spec}
+
+
+def get_spec(name_or_dict: str | Mapping[str, Any] | AugmentSpec) -> AugmentSpec:
+    """A preset by name (``seqclr``, ``light``, ``simclr``), a dict, or a spec as is."""
+    if isinstance(name_or_dict, AugmentSpec):
+        return name_or_dict
+    if isinstance(name_or_dict, str):
+        if name_or_dict not in PRESETS:
+            raise ValueError(f"unknown augment preset {name_or_dict!r}; known: {sorted(PRESETS)}")
+        return PRESETS[name_or_dict]()
+    return AugmentSpec.from_dict(name_or_dict)

@@ -1,0 +1,238 @@
+"""The batched torch pipeline: batching, subsets, seeding, devices, no imgaug, sequence order."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from seqclr.augment import (
+    SeqCLRAugment,
+    apply,
+    fixed_params,
+    from_uint8,
+    index_params,
+    sample_params,
+    seqclr_spec,
+    to_uint8,
+)
+from seqclr.augment.spec import AugmentSpec, OpSpec
+
+H, W = 32, 100
+
+
+def _words_like(n: int, seed: int = 0) -> torch.Tensor:
+    """White images with dark random strokes (cheap stand-in with real edges)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.ones(n, 1, H, W)
+    for _ in range(12):
+        y0 = torch.randint(4, H - 8, (n,), generator=g)
+        x0 = torch.randint(0, W - 10, (n,), generator=g)
+        for i in range(n):
+            x[i, 0, y0[i] : y0[i] + 6, x0[i] : x0[i] + 3] = 0.1
+    return x
+
+
+def test_mixed_batch_equals_per_image_application():
+    """Every image of a batch with different ops, orders and parameters gets exactly
+    what it would get alone."""
+    x = _words_like(12)
+    spec = seqclr_spec().replace("flip", enabled=True).replace("crop_aggressive", enabled=True)
+    params = sample_params(12, spec, torch.Generator().manual_seed(3))
+    assert params["active"].sum(1).unique().numel() > 2  # really mixed subsets
+    batch = apply(x, params)
+    for i in range(12):
+        alone = apply(x[i : i + 1], index_params(params, [i]))
+        torch.testing.assert_close(batch[i : i + 1], alone, atol=1e-5, rtol=0)
+
+
+def test_inactive_ops_change_nothing():
+    """An image gets the same output whether its inactive ops are in the params or not."""
+    x = _words_like(10)
+    params = sample_params(10, seqclr_spec(), torch.Generator().manual_seed(5))
+    batch = apply(x, params)
+    for i in range(10):
+        act = params["active"][i]
+        cols = sorted((k for k in range(len(params["ops"])) if act[k]), key=lambda k: int(params["order"][i, k]))
+        only = {"ops": tuple(params["ops"][k] for k in cols)}
+        only["active"] = torch.ones(1, len(cols), dtype=torch.bool)
+        only["order"] = torch.arange(len(cols)).view(1, -1)
+        for key, value in params.items():
+            if "." in key and key.split(".")[0] in only["ops"]:
+                only[key] = value[i : i + 1]
+        torch.testing.assert_close(batch[i : i + 1], apply(x[i : i + 1], only), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("dtype, channels", [(torch.float32, 1), (torch.float64, 1), (torch.float32, 3)])
+@pytest.mark.parametrize("preset", ["seqclr", "light", "simclr"])
+def test_shape_dtype_device_preserved(preset, dtype, channels):
+    x = _words_like(5).to(dtype).repeat(1, channels, 1, 1)
+    y = SeqCLRAugment(preset)(x, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and y.dtype == dtype and y.device == x.device
+    assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
+    assert not torch.equal(y, x)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_runs_on_cuda_like_on_cpu():
+    x = _words_like(6)
+    params = sample_params(6, "seqclr", torch.Generator().manual_seed(1))
+    y_cpu = apply(x, params)
+    y_gpu = apply(x.cuda(), params)
+    assert y_gpu.device.type == "cuda"
+    torch.testing.assert_close(y_gpu.cpu(), y_cpu, atol=2e-3, rtol=0)
+
+
+def test_random_subsets_non_empty_uniform_size_and_permutation_order():
+    n = 3000
+    p = sample_params(n, seqclr_spec(), torch.Generator().manual_seed(0))
+    k = len(p["ops"])
+    assert k == 7 and "flip" not in p["ops"]
+    sizes = p["active"].sum(1)
+    assert bool((sizes >= 1).all())
+    # imgaug SomeOf((1, None)): subset size uniform in 1..k
+    freq = torch.bincount(sizes, minlength=k + 1)[1:].float() / n
+    assert bool((freq > 0.10).all()) and bool((freq < 0.19).all())
+    # random order: each row is a permutation, and every op is sometimes first
+    assert bool((p["order"].sort(1).values == torch.arange(k)).all())
+    first = p["order"].argmin(1)
+    assert first.unique().numel() == k
+
+
+def test_sequential_spec_uses_probabilities():
+    spec = AugmentSpec((OpSpec("flip", p=0.25), OpSpec("blur", params={"sigma": (0.5, 1.0)})), composition="sequential")
+    p = sample_params(4000, spec, torch.Generator().manual_seed(0))
+    assert abs(p["active"][:, 0].float().mean().item() - 0.25) < 0.03
+    assert bool(p["active"][:, 1].all())
+
+
+def test_generator_seeding_reproducible():
+    x = _words_like(8)
+    aug = SeqCLRAugment("seqclr")
+    a = aug(x, torch.Generator().manual_seed(7))
+    b = aug(x, torch.Generator().manual_seed(7))
+    c = aug(x, torch.Generator().manual_seed(8))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    va, vb = aug.two_views(x, torch.Generator().manual_seed(7))
+    assert not torch.equal(va, vb)  # two independent views
+
+
+def test_order_matters_and_is_followed():
+    """Sharpen's kernel does not sum to 1, so contrast-then-sharpen differs from
+    sharpen-then-contrast; the per-image order in params decides."""
+    x = _words_like(2)
+    vals = dict(linear_contrast__alpha=0.5, sharpen__alpha=0.5, sharpen__lightness=0.0)
+    p1 = fixed_params(2, ["linear_contrast", "sharpen"], **vals)
+    p2 = fixed_params(2, ["linear_contrast", "sharpen"], **vals)
+    p2["order"] = p2["order"].flip(1)
+    from seqclr.augment import ops as O
+
+    a = torch.full((2,), 0.5)
+    expect1 = O.sharpen(O.linear_contrast(x, a), a, torch.zeros(2))
+    expect2 = O.linear_contrast(O.sharpen(x, a, torch.zeros(2)), a)
+    torch.testing.assert_close(apply(x, p1), expect1)
+    torch.testing.assert_close(apply(x, p2), expect2)
+    assert (expect1 - expect2).abs().max() > 0.1
+
+
+def test_geometric_ops_fused_in_order():
+    """Crop then flip == flip then crop mirrored: the composed maps follow the order."""
+    x = _words_like(1)
+    vals = dict(crop_horizontal__left=0.0, crop_horizontal__right=0.3)
+    crop_then_flip = fixed_params(1, ["crop_horizontal", "flip"], **vals)
+    flip_then_crop = fixed_params(1, ["crop_horizontal", "flip"], **vals)
+    flip_then_crop["order"] = flip_then_crop["order"].flip(1)
+    a = apply(x, crop_then_flip)
+    b = apply(x, flip_then_crop)
+    keep_left = apply(x, fixed_params(1, ["crop_horizontal"], **vals))
+    torch.testing.assert_close(a, keep_left.flip(-1), atol=1e-5, rtol=0)
+    assert (a - b).abs().mean() > 0.01
+
+
+def _ramp(n: int) -> torch.Tensor:
+    """Column markers: intensity grows left to right (0.1 -> 0.9) on every row."""
+    return torch.linspace(0.1, 0.9, W).expand(n, 1, H, W).clone()
+
+
+def _column_corr(y: torch.Tensor) -> torch.Tensor:
+    prof = y.mean(dim=(1, 2))  # (N, W)
+    prof = prof - prof.mean(1, keepdim=True)
+    xs = torch.arange(W, dtype=torch.float32) - (W - 1) / 2
+    return (prof * xs).sum(1) / (prof.norm(dim=1) * xs.norm() + 1e-8)
+
+
+def test_sequence_order_preserved_by_seqclr_but_not_by_flip():
+    x = _ramp(200)
+    g = torch.Generator().manual_seed(0)
+    y = SeqCLRAugment("seqclr")(x, g)
+    assert bool((_column_corr(y) > 0.9).all())
+    spec = seqclr_spec().replace("flip", enabled=True)
+    p = sample_params(200, spec, g)
+    corr = _column_corr(apply(x, p))
+    flipped = p["active"][:, p["ops"].index("flip")]
+    assert 20 < int(flipped.sum()) < 180
+    assert bool((corr[flipped] < -0.9).all())
+    assert bool((corr[~flipped] > 0.9).all())
+
+
+def test_uint8_round_trip():
+    imgs = (np.arange(2 * H * W) % 256).astype(np.uint8).reshape(2, H, W)
+    t = from_uint8(imgs)
+    assert t.shape == (2, 1, H, W) and t.dtype == torch.float32
+    assert np.array_equal(to_uint8(t), imgs)
+    with pytest.raises(ValueError, match="uint8"):
+        from_uint8(imgs.astype(np.float32))
+
+
+def test_torch_pipeline_runs_without_imgaug():
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["imgaug"] = None
+        import torch
+        from seqclr.augment import SeqCLRAugment
+        for name in ("seqclr", "light", "simclr"):
+            y = SeqCLRAugment(name)(torch.rand(4, 1, 32, 100), torch.Generator().manual_seed(0))
+            assert y.shape == (4, 1, 32, 100)
+        assert sys.modules["imgaug"] is None
+        assert "cv2" not in sys.modules and "skimage" not in sys.modules
+        from seqclr.augment.reference import import_imgaug
+        try:
+            import_imgaug()
+        except ImportError as e:
+            assert "pip install seqclr[reference]" in str(e), e
+        else:
+            raise AssertionError("import_imgaug should fail without imgaug")
+        print("ok")
+        """
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"
+
+
+def test_reference_pipeline_from_spec():
+    pytest.importorskip("imgaug")
+    from seqclr.augment.reference import augment_numpy, build_imgaug
+
+    aug = build_imgaug("seqclr")
+    assert type(aug).__name__ == "SomeOf" and len(aug) == 7
+    assert [type(c).__name__ for c in aug] == [
+        "LinearContrast",
+        "GaussianBlur",
+        "Crop",
+        "Crop",
+        "Sharpen",
+        "PiecewiseAffine",
+        "PerspectiveTransform",
+    ]
+    imgs = to_uint8(_words_like(3))
+    a = augment_numpy(imgs, "seqclr", seed=1)
+    b = augment_numpy(imgs, "seqclr", seed=1)
+    assert a.shape == imgs.shape and a.dtype == np.uint8
+    assert np.array_equal(a, b) and not np.array_equal(a, imgs)
+    sim = augment_numpy(imgs, "simclr", seed=2)
+    assert sim.shape == imgs.shape

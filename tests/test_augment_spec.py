@@ -1,0 +1,104 @@
+"""The augmentation spec: presets, validation, dict/YAML round trip."""
+
+import pytest
+import yaml
+
+from seqclr.augment.spec import AugmentSpec, OpSpec, get_spec, light_spec, seqclr_spec, simclr_spec
+
+SEQCLR_OPS = {
+    "linear_contrast",
+    "blur",
+    "crop_vertical",
+    "crop_horizontal",
+    "sharpen",
+    "piecewise_affine",
+    "perspective",
+}
+
+
+def test_seqclr_preset_matches_appendix_b():
+    spec = seqclr_spec()
+    assert {op.name for op in spec.enabled_ops} == SEQCLR_OPS
+    assert spec.composition == "some_of" and spec.random_order
+    assert spec["linear_contrast"].params["alpha"] == (0.5, 1.0)
+    assert spec["blur"].params["sigma"] == (0.5, 1.0)
+    assert spec["crop_vertical"].params == {"top": (0.0, 0.4), "bottom": (0.0, 0.4)}
+    assert spec["crop_horizontal"].params == {"left": (0.0, 0.02), "right": (0.0, 0.02)}
+    assert spec["sharpen"].params == {"alpha": (0.0, 0.5), "lightness": (0.0, 0.5)}
+    assert spec["piecewise_affine"].params["scale"] == (0.02, 0.03)
+    assert spec["perspective"].params["scale"] == (0.01, 0.02)
+
+
+def test_counter_examples_are_off_and_never_in_sequence_preserving_presets():
+    for spec in (seqclr_spec(), light_spec()):
+        assert "flip" in spec and "crop_aggressive" in spec
+        assert not spec["flip"].enabled and not spec["crop_aggressive"].enabled
+    assert seqclr_spec().replace("flip", enabled=True)["flip"].enabled
+
+
+def test_light_and_simclr_presets():
+    light = light_spec()
+    assert {op.name for op in light.enabled_ops} == {"linear_contrast", "blur", "crop_vertical", "crop_horizontal"}
+    # lighter than SeqCLR on every shared op
+    seq = seqclr_spec()
+    assert light["crop_vertical"].params["top"][1] < seq["crop_vertical"].params["top"][1]
+    assert light["linear_contrast"].params["alpha"][0] > seq["linear_contrast"].params["alpha"][0]
+    sim = simclr_spec()
+    assert sim.composition == "sequential"
+    assert {"random_resized_crop", "flip", "color_jitter", "blur"} == {op.name for op in sim.enabled_ops}
+    assert 0 < sim["flip"].p < 1
+
+
+@pytest.mark.parametrize(
+    "name, params, fragment",
+    [
+        ("blur", {"sigma": (1.0, 0.5)}, "low 1.0 > high 0.5"),
+        ("linear_contrast", {"alpha": (-0.1, 1.0)}, "alpha=-0.1"),
+        ("crop_vertical", {"top": (0.0, 1.0), "bottom": (0.0, 0.0)}, "top=1.0"),
+        ("crop_vertical", {"top": (0.0, 0.6), "bottom": (0.0, 0.5)}, "whole image"),
+        ("sharpen", {"alpha": (0.0, 1.5), "lightness": (0.0, 0.5)}, "alpha=1.5"),
+        ("perspective", {"scale": (0.01, "x")}, "scale"),
+        ("blur", {"sigma": (0.1, 0.2), "radius": (1, 2)}, "radius"),
+        ("piecewise_affine", {"scale": (0.02, 0.03), "nb_rows": (2.5, 4), "nb_cols": (2, 4)}, "integers"),
+    ],
+)
+def test_invalid_ranges_name_op_and_value(name, params, fragment):
+    with pytest.raises(ValueError) as err:
+        OpSpec(name, params=params)
+    assert name in str(err.value) and fragment in str(err.value)
+
+
+def test_unknown_op_and_bad_p():
+    with pytest.raises(ValueError, match="unknown augment op 'solarize'"):
+        OpSpec("solarize", params={})
+    with pytest.raises(ValueError, match="'flip': p=1.5"):
+        OpSpec("flip", params={}, p=1.5)
+    with pytest.raises(ValueError, match="listed twice"):
+        AugmentSpec((OpSpec("flip"), OpSpec("flip")))
+    with pytest.raises(ValueError, match="unknown augment preset"):
+        get_spec("autoaugment")
+
+
+def test_dict_and_yaml_round_trip():
+    for spec in (seqclr_spec(), light_spec(), simclr_spec()):
+        text = yaml.safe_dump(spec.to_dict(), sort_keys=False)  # op order matters
+        back = AugmentSpec.from_dict(yaml.safe_load(text))
+        assert back == spec
+
+
+def test_from_dict_accepts_a_list_of_ops_in_order():
+    spec = AugmentSpec.from_dict(
+        {"composition": "sequential", "ops": [{"name": "flip", "p": 0.5}, {"name": "blur", "sigma": [0.1, 2.0]}]}
+    )
+    assert [op.name for op in spec.ops] == ["flip", "blur"]
+    assert spec["flip"].p == 0.5 and spec["blur"].params["sigma"] == (0.1, 2.0)
+
+
+def test_from_dict_accepts_scalars_and_defaults():
+    spec = AugmentSpec.from_dict({"ops": {"blur": {"sigma": 0.7}, "flip": None}})
+    assert spec["blur"].params["sigma"] == (0.7, 0.7)
+    assert spec["flip"].enabled and spec["blur"].p == 1.0
+    with pytest.raises(ValueError, match="'blur': missing"):
+        AugmentSpec.from_dict({"ops": {"blur": {}}})
+    with pytest.raises(ValueError, match="unknown key"):
+        AugmentSpec.from_dict({"ops": {}, "colour": 1})
