@@ -1,5 +1,6 @@
 # Everything a fresh clone needs: `make pretrain` and `make test` create or refresh .venv themselves.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -12,7 +13,8 @@ PAPERMILL_ARGS ?=
 # Re-install when the install inputs change (pyproject, constraints) or the venv is missing.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]' 2>&1 \
+		| { grep -v "^WARNING: Location 'file://" || true; }
 	@touch $(STAMP)
 
 venv: $(STAMP)
