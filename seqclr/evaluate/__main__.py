@@ -1,0 +1,52 @@
+"""Command line: ``python -m seqclr.evaluate PROTOCOL [--config file.yaml] [--key value ...]``.
+
+PROTOCOL is decoder_eval | finetune | supervised; ``--paper`` starts from :func:`paper_recipe`.
+Example: ``python -m seqclr.evaluate decoder_eval --checkpoint outputs/pretrain/x/encoder.pt
+--decoder attention``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from seqclr.config import ParameterError, load_yaml, parse_overrides
+from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig, paper_recipe
+from seqclr.evaluate.protocol import PROTOCOLS, run_protocol
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in PROTOCOLS:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    protocol, rest = argv[0], argv[1:]
+    paper = "--paper" in rest
+    rest = [a for a in rest if a != "--paper"]
+    values: dict = {}
+    source = "command line"
+    if "--config" in rest:
+        i = rest.index("--config")
+        if i + 1 >= len(rest):
+            print("--config needs a file", file=sys.stderr)
+            return 2
+        source = rest[i + 1]
+        values.update(load_yaml(source))
+        rest = rest[:i] + rest[i + 2 :]
+    try:
+        values.update(parse_overrides(rest))
+        if protocol == "supervised":
+            values.setdefault("checkpoint", "random")
+        if paper:
+            cfg = paper_recipe(protocol, **values)
+        else:
+            cls = DecoderEvalConfig if protocol == "decoder_eval" else FinetuneConfig
+            cfg = cls.from_dict(values, source=source)
+    except ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    run_protocol(cfg, protocol)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

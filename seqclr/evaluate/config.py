@@ -1,0 +1,268 @@
+"""Configurations of the evaluation protocols (section 5.1 decoder evaluation, 5.2 fine-tuning and
+the supervised baseline). Defaults ARE a tiny CPU run (tiny encoder, embedded synthetic words, a
+few hundred images, 100 iterations); :func:`paper_recipe` gives appendix D's settings.
+
+Data. ``data`` names a source of :func:`seqclr.data.dataset.build_source`. For the embedded
+synthetic sources each split is built as ``build_source(data, split=<split>, size=<split>_size,
+seed=data_seed, charset=charset, **<split>_source)``; for real datasets each split's arguments
+(its path) are given in ``train_source`` / ``val_source`` / ``test_source`` (e.g.
+``{"path": "data/iam/train.lmdb"}``) and ``<split>_size`` keeps the first n items (None = all).
+
+Configs are built from plain dicts with ``from_dict`` (unknown keys, wrong types and bad values
+raise :class:`seqclr.config.ParameterError`, a ValueError naming the key and value); direct
+construction validates too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping, TypeVar
+
+from seqclr import config as _params
+from seqclr.config import ParameterError
+
+DATA_SOURCES = ("synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv")
+DECODERS = ("ctc", "attention")
+FEATURES = ("V", "H", "HV")
+AUGMENTATIONS = ("light", "seqclr", "simclr", "none")
+OPTIMIZERS = ("adadelta", "adam", "adamw", "sgd")
+DEVICES = ("auto", "cpu", "cuda")
+RANDOM_INIT = ("", "random")
+
+C = TypeVar("C", bound="RecognizerTrainConfig")
+
+
+@dataclass
+class RecognizerTrainConfig:
+    """Fields shared by the protocols: data, model, the decoder-training recipe, bookkeeping."""
+
+    # data
+    data: Literal["synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv"] = "synthetic-handwriting"
+    data_seed: int = 0
+    train_source: dict = field(default_factory=dict)  # extra build_source kwargs per split
+    val_source: dict = field(default_factory=dict)
+    test_source: dict = field(default_factory=dict)
+    train_size: int | None = 256  # synthetic: images rendered; real data: first n (None = all)
+    val_size: int | None = 64
+    test_size: int | None = 64
+    charset: str = "english95"
+    height: int = 32
+    width: int = 100
+    case_sensitive: bool = True  # metrics (scene text is usually scored case-insensitively)
+    # labels: the training subset is labeled_subset(len(train), label_fraction, subset_seed)
+    label_fraction: float = 1.0
+    subset_seed: int = 0
+    # model
+    checkpoint: str = ""  # encoder file of seqclr.train.checkpoint.save_encoder; "" / "random" = random init
+    encoder: str = "tiny"  # ENCODER_PRESETS name, used for random init only
+    decoder: Literal["ctc", "attention"] = "ctc"
+    feature: Literal["V", "H", "HV"] = "H"
+    attention_hidden: int = 256
+    max_len: int = 25  # attention decoding length
+    # decoder-training recipe (appendix D: batch 256, 50K iterations, AdaDelta lr 1, steps at 60/80%)
+    augmentation: Literal["light", "seqclr", "simclr", "none"] = "light"
+    batch_size: int = 16
+    iterations: int = 100
+    optimizer: Literal["adadelta", "adam", "adamw", "sgd"] = "adadelta"
+    lr: float = 1.0
+    rho: float = 0.95
+    eps: float = 1e-8
+    momentum: float = 0.9  # sgd only
+    weight_decay: float = 0.0
+    grad_clip: float | None = 5.0
+    lr_milestones: tuple[float, ...] = (0.6, 0.8)
+    lr_gamma: float = 0.1
+    val_every: int = 0  # > 0: validate every n iterations and keep the best model (by val accuracy)
+    eval_batch_size: int = 64
+    # bookkeeping
+    method: str = ""  # a name for tables ("seqclr-window", "simclr", "supervised", ...)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    num_workers: int = 0
+    seed: int = 0
+    log_every: int = 25
+    output_dir: str = "outputs/evaluate/default"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.lr_milestones, list):
+            self.lr_milestones = tuple(self.lr_milestones)
+        self.validate()
+
+    @property
+    def random_init(self) -> bool:
+        return self.checkpoint in RANDOM_INIT
+
+    def validate(self) -> "RecognizerTrainConfig":
+        """Raise ValueError naming the field and the value for any bad value; returns self."""
+        name_ = type(self).__name__
+
+        def bad(name: str, rule: str) -> ValueError:
+            return ValueError(f"{name_}: {name} must be {rule}, got {getattr(self, name)!r}")
+
+        def one_of(name: str, choices: tuple) -> None:
+            if getattr(self, name) not in choices:
+                raise bad(name, "one of " + ", ".join(repr(c) for c in choices))
+
+        one_of("data", DATA_SOURCES)
+        if self.data_seed < 0:
+            raise bad("data_seed", ">= 0")
+        for split in ("train", "val", "test"):
+            size = getattr(self, f"{split}_size")
+            if size is not None and size < 1:
+                raise bad(f"{split}_size", ">= 1 or None")
+            if not isinstance(getattr(self, f"{split}_source"), dict):
+                raise bad(f"{split}_source", "a dict of build_source arguments")
+        if self.data.startswith("synthetic-"):
+            for split in ("train", "val", "test"):
+                if getattr(self, f"{split}_size") is None:
+                    raise bad(f"{split}_size", "an integer for the synthetic sources (they have no natural size)")
+        try:
+            from seqclr.data.charset import CHARSET_NAMES
+        except ImportError:
+            CHARSET_NAMES = (self.charset,)
+        one_of("charset", tuple(CHARSET_NAMES))
+        if self.height != 32:
+            raise bad("height", "32 (the encoders are built for 32-pixel-high images)")
+        if self.width < 8:
+            raise bad("width", ">= 8")
+        if not 0 < self.label_fraction <= 1:
+            raise bad("label_fraction", "in (0, 1]")
+        if self.subset_seed < 0:
+            raise bad("subset_seed", ">= 0")
+        if not self.random_init and not self.checkpoint.strip():
+            raise bad("checkpoint", "an encoder file, '' or 'random'")
+        from seqclr.models.encoder import ENCODER_PRESETS
+
+        one_of("encoder", tuple(ENCODER_PRESETS))
+        one_of("decoder", DECODERS)
+        one_of("feature", FEATURES)
+        if self.attention_hidden < 1:
+            raise bad("attention_hidden", ">= 1")
+        if self.max_len < 1:
+            raise bad("max_len", ">= 1")
+        one_of("augmentation", AUGMENTATIONS)
+        if self.batch_size < 1:
+            raise bad("batch_size", ">= 1")
+        if self.iterations < 1:
+            raise bad("iterations", ">= 1")
+        one_of("optimizer", OPTIMIZERS)
+        if not self.lr > 0:
+            raise bad("lr", "> 0")
+        if not 0 <= self.rho < 1:
+            raise bad("rho", "in [0, 1)")
+        if not self.eps > 0:
+            raise bad("eps", "> 0")
+        if not 0 <= self.momentum < 1:
+            raise bad("momentum", "in [0, 1)")
+        if self.weight_decay < 0:
+            raise bad("weight_decay", ">= 0")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise bad("grad_clip", "> 0 or None")
+        ms = self.lr_milestones
+        if any(not 0 < m < 1 for m in ms) or list(ms) != sorted(ms):
+            raise bad("lr_milestones", "increasing fractions of the iterations in (0, 1)")
+        if not 0 < self.lr_gamma <= 1:
+            raise bad("lr_gamma", "in (0, 1]")
+        if self.val_every < 0:
+            raise bad("val_every", ">= 0 (0 = no validation)")
+        if self.eval_batch_size < 1:
+            raise bad("eval_batch_size", ">= 1")
+        one_of("device", DEVICES)
+        if self.num_workers < 0:
+            raise bad("num_workers", ">= 0")
+        if self.seed < 0:
+            raise bad("seed", ">= 0")
+        if self.log_every < 1:
+            raise bad("log_every", ">= 1")
+        if not self.output_dir:
+            raise bad("output_dir", "a non-empty path")
+        return self
+
+    # -- (de)serialization -----------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """Plain types only (tuples become lists): JSON / YAML safe."""
+        return _params.to_dict(self)
+
+    @classmethod
+    def from_dict(cls: type[C], data: Mapping[str, Any], source: str | None = None) -> C:
+        """From a plain dict; unknown keys, wrong types and bad values raise ParameterError whose
+        message starts with ``source``."""
+        try:
+            return _params.from_dict(cls, data, source=source)
+        except ParameterError:
+            raise
+        except ValueError as err:  # from __post_init__'s validate()
+            raise ParameterError(f"{source}: {err}" if source else str(err)) from None
+
+    @classmethod
+    def from_yaml(cls: type[C], path: str | Path, overrides: Mapping[str, Any] | None = None) -> C:
+        values = _params.load_yaml(path)
+        values.update(overrides or {})
+        return cls.from_dict(values, source=str(path))
+
+    def replace(self: C, **changes: Any) -> C:
+        """A checked copy with ``changes``."""
+        return self.from_dict({**self.to_dict(), **changes}, source=f"{type(self).__name__}.replace()")
+
+
+@dataclass
+class DecoderEvalConfig(RecognizerTrainConfig):
+    """Decoder evaluation (section 5.1): the encoder is frozen, only the decoder trains, on all
+    the labeled data (label_fraction 1.0)."""
+
+    output_dir: str = "outputs/evaluate/decoder_eval"
+
+
+@dataclass
+class FinetuneConfig(RecognizerTrainConfig):
+    """Fine-tuning (section 5.2): encoder + decoder train on ``label_fraction`` of the labels
+    (5%, 10%, 100% in the paper); with ``checkpoint`` "" / "random" this is the supervised
+    baseline."""
+
+    label_fraction: float = 0.1
+    output_dir: str = "outputs/evaluate/finetune"
+
+
+_PAPER = dict(
+    encoder="paper",
+    batch_size=256,
+    iterations=50_000,
+    optimizer="adadelta",
+    lr=1.0,
+    rho=0.95,
+    eps=1e-8,
+    weight_decay=0.0,
+    grad_clip=5.0,
+    lr_milestones=[0.6, 0.8],
+    lr_gamma=0.1,
+    augmentation="light",
+    attention_hidden=256,
+    max_len=25,
+    val_every=2000,
+    eval_batch_size=256,
+    log_every=100,
+    num_workers=8,
+    device="auto",
+    train_size=None,
+    val_size=None,
+    test_size=None,
+)
+
+
+def paper_recipe(protocol: str = "decoder_eval", **overrides: Any) -> RecognizerTrainConfig:
+    """Appendix D's decoder-evaluation / fine-tuning recipe: batch 256, 50K iterations, AdaDelta
+    lr 1 (rho 0.95, clip 5), lr / 10 at 60% and 80% of the iterations, light augmentation, best
+    model on the validation set (checked every 2000 iterations), the paper encoder for random
+    init. ``protocol``: "decoder_eval" | "finetune" | "supervised". Data fields come from
+    ``overrides`` (real datasets need their paths); synthetic sources need explicit sizes."""
+    classes = {"decoder_eval": DecoderEvalConfig, "finetune": FinetuneConfig, "supervised": FinetuneConfig}
+    if protocol not in classes:
+        raise ValueError(f"paper_recipe: protocol must be one of {sorted(classes)}, got {protocol!r}")
+    base = dict(_PAPER)
+    data = overrides.get("data", RecognizerTrainConfig.data)
+    if str(data).startswith("synthetic-"):
+        base.update(train_size=100_000, val_size=5_000, test_size=5_000)
+    if protocol == "supervised":
+        base.update(checkpoint="random", method="supervised")
+    return classes[protocol].from_dict({**base, **overrides}, source=f"paper_recipe({protocol!r})")

@@ -1,0 +1,70 @@
+"""The evaluation protocols' data: one WordDataset per split and the labeled training subset.
+
+The subset is ``labeled_subset(len(train), label_fraction, subset_seed)`` of the charset-filtered
+training set: it depends only on the data, the fraction and the seed, never on the method, so
+every method compared (SeqCLR variants, SimCLR, the supervised baseline) trains on the same images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import torch
+
+from seqclr.evaluate.config import RecognizerTrainConfig
+
+SPLITS = ("train", "val", "test")
+
+
+def build_split(cfg: RecognizerTrainConfig, split: str):
+    """WordDataset of ``split`` ("train" | "val" | "test") as described in the config module."""
+    from seqclr.data.dataset import WordDataset, build_source
+
+    if split not in SPLITS:
+        raise ValueError(f"build_split: split must be one of {SPLITS}, got {split!r}")
+    size = getattr(cfg, f"{split}_size")
+    kwargs = dict(getattr(cfg, f"{split}_source"))
+    if cfg.data.startswith("synthetic-"):
+        kwargs = {"split": split, "size": size, "seed": cfg.data_seed, "charset": cfg.charset, **kwargs}
+        source = build_source(cfg.data, **kwargs)
+    else:
+        if not kwargs:
+            raise ValueError(
+                f"{split}_source: the {cfg.data!r} source needs its arguments (e.g. a path) for the {split} split"
+            )
+        source = build_source(cfg.data, **kwargs)
+        if size is not None and size < len(source):
+            source = _FirstN(source, size)
+    return WordDataset(source, cfg.charset, height=cfg.height, width=cfg.width)
+
+
+class _FirstN(torch.utils.data.Dataset):
+    """The first ``n`` items of a source (keeps its ``labels`` so charset filtering stays cheap)."""
+
+    def __init__(self, source, n: int) -> None:
+        self.source, self.n = source, int(n)
+        labels = getattr(source, "labels", None)
+        if labels is not None:
+            self.labels = list(labels)[: self.n]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int):
+        if not 0 <= index < self.n:
+            raise IndexError(f"index {index} out of range for the first {self.n} items")
+        return self.source[index]
+
+
+def training_subset(n: int, label_fraction: float, subset_seed: int) -> np.ndarray:
+    """Sorted indices of the labeled subset (see the module docstring)."""
+    from seqclr.data.subsets import labeled_subset
+
+    return labeled_subset(n, label_fraction, subset_seed)
+
+
+def indices_digest(indices) -> str:
+    """SHA-256 of the index list: equal digests in two runs' metrics.json = the same subset."""
+    arr = np.ascontiguousarray(np.asarray(indices, dtype=np.int64))
+    return hashlib.sha256(arr.tobytes()).hexdigest()

@@ -1,0 +1,181 @@
+"""A small, plain training loop for recognizers and the test-set evaluation.
+
+One iteration = one batch of the labeled subset (reshuffled every epoch with a seeded
+permutation), augmented on the device, one optimizer step (AdaDelta + multistep schedule from
+seqclr.train.schedule, gradient clipping). With ``val_every`` > 0 the model is validated every
+``val_every`` iterations and at the end, and the best one (validation accuracy) is kept, as the
+paper selects its model on a validation set.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from seqclr.evaluate.config import RecognizerTrainConfig
+from seqclr.metrics import evaluate_predictions
+from seqclr.models.prediction import Recognizer
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> cuda when available, else cpu; "cuda" without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: 'cuda' requested but torch.cuda.is_available() is False")
+    return torch.device(name)
+
+
+def _collate(batch: list[dict]) -> dict:
+    from seqclr.data.dataset import collate_words
+
+    return collate_words(batch)
+
+
+class EpochBatches:
+    """Batches of ``indices`` for one epoch: a permutation drawn from (seed, epoch), cut into
+    batches of ``batch_size`` (an incomplete last batch is dropped unless it is the only one)."""
+
+    def __init__(self, indices: Sequence[int], batch_size: int, seed: int = 0) -> None:
+        if len(indices) == 0:
+            raise ValueError("EpochBatches: no training images")
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
+
+    def __len__(self) -> int:
+        return max(1, len(self.indices) // self.batch_size)
+
+    def __iter__(self):
+        perm = self.indices[np.random.default_rng([self.seed, self.epoch]).permutation(len(self.indices))]
+        for k in range(len(self)):
+            yield perm[k * self.batch_size : (k + 1) * self.batch_size].tolist()
+
+
+def _batches(dataset, sampler: EpochBatches, num_workers: int):
+    """Endless stream of collated batches, epoch after epoch."""
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_sampler=sampler, collate_fn=_collate, num_workers=num_workers, persistent_workers=False
+    )
+    while True:
+        yield from loader
+        sampler.epoch += 1
+
+
+def _augment_fn(name: str, seed: int) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    if name == "none":
+        return None
+    from seqclr.augment.pipeline import SeqCLRAugment
+
+    aug = SeqCLRAugment(name)
+    gen = torch.Generator().manual_seed(seed)
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        params = aug.sample_params(x.size(0), gen)
+        params = {k: v.to(x.device) if torch.is_tensor(v) else v for k, v in params.items()}
+        return aug.apply(x, params)
+
+    return run
+
+
+def build_optimization(model: torch.nn.Module, cfg: RecognizerTrainConfig):
+    """(optimizer, scheduler) over the trainable parameters, via seqclr.train.schedule (which
+    reads cfg.optimizer / lr / rho / eps / momentum / weight_decay / iterations / lr_milestones /
+    lr_gamma)."""
+    from seqclr.train.schedule import build_optimizer, build_scheduler
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("nothing to train: every parameter is frozen")
+    optimizer = build_optimizer(params, cfg)
+    return optimizer, build_scheduler(optimizer, cfg)
+
+
+def train_recognizer(
+    model: Recognizer,
+    train_set,
+    indices: Sequence[int],
+    cfg: RecognizerTrainConfig,
+    device: torch.device,
+    val_set=None,
+    log: Callable[[str], None] | None = print,
+) -> dict:
+    """Train ``model`` on ``train_set[indices]`` for cfg.iterations; returns a history dict
+    (per-log-step loss and lr, validation accuracies, best step)."""
+    model.to(device)
+    optimizer, scheduler = build_optimization(model, cfg)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    augment = _augment_fn(cfg.augmentation, cfg.seed)
+    batches = _batches(train_set, EpochBatches(indices, cfg.batch_size, cfg.seed), cfg.num_workers)
+    history: dict = {"step": [], "loss": [], "lr": [], "val": [], "best_step": None, "best_val_acc": None}
+    best_state, best_acc = None, -math.inf
+    validate = cfg.val_every > 0 and val_set is not None and len(val_set) > 0
+    running, count, start = 0.0, 0, time.time()
+    for step in range(1, cfg.iterations + 1):
+        model.train()
+        batch = next(batches)
+        images = batch["image"].to(device, non_blocking=True)
+        if augment is not None:
+            images = augment(images)
+        loss = model.loss(images, batch["label"])
+        value = loss.detach().item()
+        if not math.isfinite(value):
+            raise FloatingPointError(f"training loss is {value} at iteration {step}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(trainable, cfg.grad_clip)
+        lr = optimizer.param_groups[0]["lr"]  # the rate this iteration trains with
+        optimizer.step()
+        scheduler.step()
+        running, count = running + value, count + 1
+        if step % cfg.log_every == 0 or step == cfg.iterations:
+            history["step"].append(step)
+            history["loss"].append(running / count)
+            history["lr"].append(lr)
+            if log:
+                log(f"iter {step}/{cfg.iterations}  loss {running / count:.4f}  lr {lr:.3g}  {time.time() - start:.1f}s")
+            running, count = 0.0, 0
+        if validate and (step % cfg.val_every == 0 or step == cfg.iterations):
+            metrics, _ = evaluate_recognizer(model, val_set, cfg.eval_batch_size, device, cfg.case_sensitive, cfg.num_workers)
+            history["val"].append({"step": step, **metrics})
+            if log:
+                log(f"iter {step}: val acc {metrics['acc']:.4f}  ed1 {metrics['ed1']:.4f}")
+            if metrics["acc"] > best_acc:
+                best_acc, history["best_step"], history["best_val_acc"] = metrics["acc"], step, metrics["acc"]
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def evaluate_recognizer(
+    model: Recognizer,
+    dataset,
+    batch_size: int,
+    device: torch.device,
+    case_sensitive: bool = True,
+    num_workers: int = 0,
+) -> tuple[dict, list[dict]]:
+    """(metrics, predictions) on ``dataset``: metrics = evaluate_predictions(...); predictions =
+    [{"index", "label", "prediction"}] in dataset order (index = the item's index in the dataset)."""
+    if len(dataset) == 0:
+        raise ValueError("evaluate_recognizer: the evaluation set is empty")
+    was_training = model.training
+    model.eval()
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=False, collate_fn=_collate, num_workers=num_workers
+    )
+    rows: list[dict] = []
+    for batch in loader:
+        preds = model.predict(batch["image"].to(device))
+        for i, label, pred in zip(batch["index"].tolist(), batch["label"], preds):
+            rows.append({"index": int(i), "label": label, "prediction": pred})
+    model.train(was_training)
+    metrics = evaluate_predictions([r["prediction"] for r in rows], [r["label"] for r in rows], case_sensitive)
+    return metrics, rows

@@ -1,0 +1,145 @@
+"""What the three protocols share: build the recognizer (pretrained or random encoder + a fresh
+decoder), pick the labeled subset, train, test, write the results.
+
+- decoder evaluation (5.1): encoder frozen (no gradients, eval mode: batch-norm statistics fixed);
+- fine-tuning (5.2): everything trains, from the pretrained encoder;
+- supervised baseline: everything trains, from a random encoder; same subset as fine-tuning.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from seqclr.evaluate.config import RecognizerTrainConfig
+from seqclr.evaluate.data import build_split, indices_digest, training_subset
+from seqclr.evaluate.loop import evaluate_recognizer, resolve_device, train_recognizer
+from seqclr.evaluate.results import write_results
+from seqclr.models.prediction import Recognizer, build_recognizer
+
+PROTOCOLS = ("decoder_eval", "finetune", "supervised")
+
+
+@dataclass
+class ProtocolResult:
+    """metrics (acc, ed1, cer, wer, n on the test split), the per-image predictions, the training
+    history, the labeled subset (indices into the training set), the output folder and the model."""
+
+    metrics: dict
+    predictions: list[dict]
+    history: dict
+    subset: np.ndarray
+    output_dir: Path
+    model: Recognizer
+    summary: dict
+
+
+def build_encoder(cfg: RecognizerTrainConfig):
+    """The encoder: loaded from cfg.checkpoint (seqclr.train.checkpoint.save_encoder format), or a
+    random ``cfg.encoder`` preset when the checkpoint is "" / "random"."""
+    from seqclr.models.encoder import SequenceEncoder, get_encoder_config
+
+    if cfg.random_init:
+        encoder = SequenceEncoder(get_encoder_config(cfg.encoder))
+        encoder.pretrain_config = None
+        return encoder
+    from seqclr.train.checkpoint import load_encoder
+
+    return load_encoder(cfg.checkpoint)
+
+
+def build_model(cfg: RecognizerTrainConfig, freeze_encoder: bool) -> Recognizer:
+    """Recognizer(encoder, fresh decoder, cfg.feature, charset); seeded by cfg.seed."""
+    from seqclr.data.charset import get_charset
+
+    torch.manual_seed(cfg.seed)
+    encoder = build_encoder(cfg)
+    kwargs = {"hidden": cfg.attention_hidden, "max_len": cfg.max_len} if cfg.decoder == "attention" else {}
+    model = build_recognizer(encoder, cfg.decoder, get_charset(cfg.charset), cfg.feature, **kwargs)
+    if freeze_encoder:
+        model.freeze_encoder()
+    return model
+
+
+def load_datasets(cfg: RecognizerTrainConfig, datasets: dict | None = None) -> dict:
+    """{"train", "test"[, "val"]}: the given ones, the rest built from cfg (val only when
+    cfg.val_every > 0)."""
+    out = dict(datasets or {})
+    unknown = set(out) - {"train", "val", "test"}
+    if unknown:
+        raise ValueError(f"datasets: unknown split(s) {sorted(unknown)}; expected train, val, test")
+    needed = ["train", "test"] + (["val"] if cfg.val_every > 0 else [])
+    for split in needed:
+        if split not in out:
+            out[split] = build_split(cfg, split)
+    for split, ds in out.items():
+        if len(ds) == 0:
+            raise ValueError(f"the {split} split is empty (after charset filtering with {cfg.charset!r})")
+    return out
+
+
+def run_protocol(
+    cfg: RecognizerTrainConfig,
+    protocol: str,
+    datasets: dict | None = None,
+    log: Callable[[str], None] | None = print,
+    write: bool = True,
+) -> ProtocolResult:
+    """Run ``protocol`` ("decoder_eval" | "finetune" | "supervised") with ``cfg``; ``datasets``
+    may hand in prebuilt WordDatasets (items: dict(image, label, index)) for some splits."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"run_protocol: protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    cfg.validate()
+    if protocol == "supervised" and not cfg.random_init:
+        raise ValueError(f"supervised baseline: checkpoint must be '' or 'random', got {cfg.checkpoint!r}")
+    start = time.time()
+    device = resolve_device(cfg.device)
+    data = load_datasets(cfg, datasets)
+    subset = training_subset(len(data["train"]), cfg.label_fraction, cfg.subset_seed)
+    freeze = protocol == "decoder_eval"
+    model = build_model(cfg, freeze_encoder=freeze)
+    if log:
+        log(
+            f"{protocol}: {cfg.decoder} decoder on {cfg.feature}, encoder "
+            f"{'random ' + cfg.encoder if cfg.random_init else cfg.checkpoint} ({'frozen' if freeze else 'trained'}), "
+            f"{len(subset)}/{len(data['train'])} labeled images ({cfg.label_fraction:g}), device {device}"
+        )
+    history = train_recognizer(model, data["train"], subset, cfg, device, data.get("val"), log=log)
+    metrics, predictions = evaluate_recognizer(
+        model, data["test"], cfg.eval_batch_size, device, cfg.case_sensitive, cfg.num_workers
+    )
+    if log:
+        log(f"test: acc {metrics['acc']:.4f}  ed1 {metrics['ed1']:.4f}  cer {metrics['cer']:.4f}  wer {metrics['wer']:.4f}"
+            f"  (n={metrics['n']})")
+    summary = {
+        "protocol": protocol,
+        "method": cfg.method or ("supervised" if protocol == "supervised" else ""),
+        "metrics": metrics,
+        "label_fraction": cfg.label_fraction,
+        "subset_size": int(len(subset)),
+        "train_size": len(data["train"]),
+        "subset_seed": cfg.subset_seed,
+        "subset_sha256": indices_digest(subset),
+        "checkpoint": "random" if cfg.random_init else str(cfg.checkpoint),
+        "encoder_frozen": freeze,
+        "encoder_config": model.encoder.cfg.to_dict(),
+        "pretrain_config": getattr(model.encoder, "pretrain_config", None),
+        "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "best_step": history["best_step"],
+        "best_val_acc": history["best_val_acc"],
+        "history": history,
+        "device": str(device),
+        "seconds": round(time.time() - start, 2),
+        "config": cfg.to_dict(),
+    }
+    out_dir = Path(cfg.output_dir)
+    if write:
+        write_results(out_dir, summary, predictions)
+        if log:
+            log(f"wrote {out_dir / 'metrics.json'} and {out_dir / 'predictions.json'}")
+    return ProtocolResult(metrics, predictions, history, subset, out_dir, model, summary)

@@ -1,0 +1,88 @@
+"""DecoderEvalConfig / FinetuneConfig: typed defaults, validation naming field and value, the
+paper recipe."""
+
+from __future__ import annotations
+
+import pytest
+
+from seqclr.config import ParameterError
+from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig, paper_recipe
+
+
+def test_defaults_are_a_small_cpu_run():
+    d, f = DecoderEvalConfig(), FinetuneConfig()
+    assert d.encoder == "tiny" and d.label_fraction == 1.0 and d.random_init
+    assert f.label_fraction == 0.1 and f.output_dir != d.output_dir
+    assert d.iterations <= 1000 and d.train_size <= 10_000
+
+
+@pytest.mark.parametrize(
+    "cls, values, pattern",
+    [
+        (DecoderEvalConfig, {"label_fraction": 0.0}, r"label_fraction must be in \(0, 1\], got 0.0"),
+        (FinetuneConfig, {"label_fraction": 1.5}, r"label_fraction must be in \(0, 1\], got 1.5"),
+        (DecoderEvalConfig, {"batch_size": 0}, r"batch_size must be >= 1, got 0"),
+        (DecoderEvalConfig, {"lr": -1.0}, r"lr must be > 0, got -1.0"),
+        (DecoderEvalConfig, {"lr_milestones": [0.8, 0.6]}, r"lr_milestones must be increasing"),
+        (DecoderEvalConfig, {"encoder": "huge"}, r"encoder must be one of .*got 'huge'"),
+        (DecoderEvalConfig, {"charset": "klingon"}, r"charset must be one of .*got 'klingon'"),
+        (DecoderEvalConfig, {"height": 48}, r"height must be 32"),
+        (FinetuneConfig, {"train_size": None}, r"train_size must be an integer for the synthetic sources"),
+        (DecoderEvalConfig, {"checkpoint": "   "}, r"checkpoint must be an encoder file"),
+    ],
+)
+def test_bad_values_name_field_and_value(cls, values, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        cls(**values)
+    with pytest.raises(ParameterError, match=r"^run.yaml: .*" + pattern):
+        cls.from_dict(values, source="run.yaml")
+
+
+def test_types_and_unknown_keys():
+    with pytest.raises(ParameterError, match=r"'decoder' must be one of \['ctc', 'attention'\], got 'attn'"):
+        DecoderEvalConfig.from_dict({"decoder": "attn"})
+    with pytest.raises(ParameterError, match=r"unknown parameter 'label_fracton'.*did you mean 'label_fraction'"):
+        FinetuneConfig.from_dict({"label_fracton": 0.05})
+    with pytest.raises(ParameterError, match=r"'iterations' must be int"):
+        DecoderEvalConfig.from_dict({"iterations": "10"})
+    cfg = FinetuneConfig.from_dict({"label_fraction": 1, "lr_milestones": [0.5, 0.9], "checkpoint": "enc.pt"})
+    assert cfg.label_fraction == 1.0 and cfg.lr_milestones == (0.5, 0.9) and not cfg.random_init
+    assert cfg.to_dict()["lr_milestones"] == [0.5, 0.9]
+
+
+def test_yaml_and_replace(tmp_path):
+    path = tmp_path / "ft.yaml"
+    path.write_text("label_fraction: 0.05\ndecoder: attention\n")
+    cfg = FinetuneConfig.from_yaml(path)
+    assert (cfg.label_fraction, cfg.decoder) == (0.05, "attention")
+    assert cfg.replace(label_fraction=1.0).label_fraction == 1.0
+    path.write_text("label_fraction: 2\n")
+    with pytest.raises(ParameterError, match=f"^{path}: .*label_fraction"):
+        FinetuneConfig.from_yaml(path)
+
+
+def test_paper_recipe():
+    cfg = paper_recipe("decoder_eval", data="lmdb", train_source={"path": "a"}, test_source={"path": "b"},
+                       val_source={"path": "c"})
+    assert isinstance(cfg, DecoderEvalConfig)
+    assert (cfg.batch_size, cfg.iterations, cfg.optimizer, cfg.lr) == (256, 50_000, "adadelta", 1.0)
+    assert cfg.lr_milestones == (0.6, 0.8) and cfg.lr_gamma == 0.1 and cfg.grad_clip == 5.0
+    assert cfg.augmentation == "light" and cfg.encoder == "paper" and cfg.train_size is None
+    ft = paper_recipe("finetune", label_fraction=0.05, checkpoint="enc.pt")
+    assert isinstance(ft, FinetuneConfig) and ft.label_fraction == 0.05 and ft.iterations == 50_000
+    sup = paper_recipe("supervised")
+    assert sup.random_init and sup.method == "supervised"
+    with pytest.raises(ValueError, match="protocol"):
+        paper_recipe("linear")
+    with pytest.raises(ParameterError, match="unknown parameter 'batchsize'"):
+        paper_recipe("finetune", batchsize=3)
+
+
+def test_command_line_rejects_bad_input(capsys):
+    from seqclr.evaluate.__main__ import main
+
+    assert main(["linear_eval"]) == 2
+    assert main(["decoder_eval", "--lr_milestone", "0.5"]) == 2
+    assert "did you mean 'lr_milestones'" in capsys.readouterr().err
+    assert main(["finetune", "--label_fraction", "0"]) == 2
+    assert "label_fraction must be in (0, 1], got 0" in capsys.readouterr().err

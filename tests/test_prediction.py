@@ -1,0 +1,196 @@
+"""Decoders of the prediction stage (appendix A.2/A.3) and the Recognizer wrapper."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seqclr.data.charset import Charset, get_charset
+from seqclr.models.encoder import SequenceEncoder, get_encoder_config
+from seqclr.models.prediction import (
+    AttentionDecoder,
+    CTCDecoder,
+    Recognizer,
+    build_decoder,
+    build_recognizer,
+    ctc_collapse,
+)
+
+ABC = Charset("abcz", name="abcz")
+
+
+def _path_logits(path: str, charset: Charset) -> torch.Tensor:
+    """(1, T, n+1) logits whose argmax per frame spells ``path`` ('-' = blank)."""
+    logits = torch.zeros(1, len(path), len(charset) + 1)
+    for t, ch in enumerate(path):
+        logits[0, t, 0 if ch == "-" else charset.encode(ch)[0] + 1] = 5.0
+    return logits
+
+
+def test_ctc_collapse_paper_example():
+    # Paper eq. 3: c = "aa-a-bbb-cc-ccc-" -> y = "aabcc".
+    ids = {"-": 0, "a": 1, "b": 2, "c": 3}
+    path = [ids[ch] for ch in "aa-a-bbb-cc-ccc-"]
+    inv = {v: k for k, v in ids.items()}
+    assert "".join(inv[i] for i in ctc_collapse(path, blank=0)) == "aabcc"
+
+
+def test_ctc_greedy_decode_paper_example_and_lengths():
+    dec = CTCDecoder(8, len(ABC))
+    path = "aa-a-bbb-cc-ccc-"
+    logits = _path_logits(path + "zzzz", ABC)  # four padded frames that would add a 'z'
+    full = torch.tensor([len(path) + 4])
+    real = torch.tensor([len(path)])
+    assert ABC.decode(dec.greedy_decode(logits, real)[0]) == "aabcc"
+    assert ABC.decode(dec.greedy_decode(logits, full)[0]) == "aabccz"
+
+
+def test_ctc_loss_prefers_the_true_label_and_survives_impossible_targets():
+    dec = CTCDecoder(8, len(ABC))
+    logits = _path_logits("a-bb-c", ABC)
+    lengths = torch.tensor([6])
+    good = dec.loss(logits, lengths, [ABC.encode("abc")])
+    wrong = dec.loss(logits, lengths, [ABC.encode("cba")])
+    assert torch.isfinite(good) and good < wrong
+    # 7 symbols cannot align to 6 frames: zero_infinity gives 0, not inf.
+    impossible = dec.loss(logits, lengths, [ABC.encode("abcabca")])
+    assert torch.isfinite(impossible) and float(impossible) == 0.0
+    with pytest.raises(ValueError, match="outside the charset"):
+        dec.loss(logits, lengths, [[7]])
+
+
+def _features(n=3, t=10, d=12, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, t, d, generator=g)
+
+
+def test_attention_shapes_teacher_forcing_and_greedy():
+    torch.manual_seed(0)
+    dec = AttentionDecoder(12, len(ABC), hidden=16, max_len=7)
+    feats, lengths = _features(), torch.tensor([10, 6, 3])
+    targets = [[0, 1], [2], [3, 3, 3, 1]]
+    scores = dec(feats, lengths, targets)
+    assert scores.shape == (3, 5, len(ABC) + 2)  # longest target (4) + [EOS]
+    loss = dec.loss(scores, targets)
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    loss.backward()
+    assert all(p.grad is not None for p in dec.parameters())
+    greedy = dec(feats, lengths)
+    assert greedy.shape == (3, 8, len(ABC) + 2)  # max_len + [EOS]
+    out = dec.decode(feats, lengths)
+    assert len(out) == 3 and all(len(o) <= 7 and all(0 <= c < len(ABC) for c in o) for o in out)
+
+
+def test_attention_ignores_padded_frames():
+    torch.manual_seed(0)
+    dec = AttentionDecoder(12, len(ABC), hidden=16, max_len=6).eval()
+    feats, lengths = _features(), torch.tensor([10, 6, 3])
+    junk = feats.clone()
+    for i, n in enumerate(lengths.tolist()):
+        junk[i, n:] = 100.0 * torch.randn(10 - n, 12)
+    targets = [[0, 1], [2], [3, 3, 1]]
+    torch.testing.assert_close(dec(feats, lengths, targets), dec(junk, lengths, targets), rtol=0, atol=1e-5)
+    torch.testing.assert_close(dec(feats, lengths), dec(junk, lengths), rtol=0, atol=1e-5)
+    # ... but the real frames do matter: the mask is not hiding everything.
+    assert not torch.allclose(dec(feats, lengths, targets), dec(feats, torch.tensor([10, 10, 10]), targets))
+    # A batch padded to a longer T gives the same result as the unpadded one.
+    longer = torch.cat([feats, torch.randn(3, 4, 12)], dim=1)
+    torch.testing.assert_close(dec(feats, lengths, targets), dec(longer, lengths, targets), rtol=0, atol=1e-5)
+
+
+def _structured(targets, n_classes, t=12):
+    """Features that spell each target: a char's one-hot on two frames, then a separator frame,
+    plus a one-hot frame position (what a BiLSTM would provide)."""
+    torch.manual_seed(0)
+    feats = torch.zeros(len(targets), t, n_classes + 1 + t)
+    lengths = torch.zeros(len(targets), dtype=torch.long)
+    for i, tgt in enumerate(targets):
+        for k, c in enumerate(tgt):
+            feats[i, 3 * k : 3 * k + 2, 1 + c] = 1.0
+            feats[i, 3 * k + 2, 0] = 1.0
+        lengths[i] = 3 * len(tgt)
+        feats[i, :, n_classes + 1 :] = torch.eye(t)
+    return feats + 0.05 * torch.randn_like(feats), lengths
+
+
+@pytest.mark.parametrize("kind, max_steps", [("ctc", 600), ("attention", 400)])
+def test_decoders_overfit_eight_sequences(kind, max_steps):
+    targets = [[0, 1, 2], [3, 3], [4, 0], [1], [2, 4, 1, 0], [3, 1, 4], [0, 0], [2, 3]]
+    feats, lengths = _structured(targets, 5)
+    torch.manual_seed(1)
+    dec = build_decoder(kind, feats.size(2), 5, **({"hidden": 32, "max_len": 6} if kind == "attention" else {}))
+    opt = torch.optim.Adam(dec.parameters(), lr=1e-2)
+    first = None
+    for step in range(1, max_steps + 1):
+        loss = dec.compute_loss(feats, lengths, targets)
+        first = first if first is not None else loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 25 == 0 and dec.decode(feats, lengths) == targets:
+            break
+    assert dec.decode(feats, lengths) == targets, f"{kind} did not learn the 8 sequences in {max_steps} steps"
+    assert loss.item() < first / 5
+
+
+def test_build_decoder_rejects_unknown_kind():
+    with pytest.raises(ValueError, match="'rnn'"):
+        build_decoder("rnn", 8, 4)
+    with pytest.raises(ValueError, match="ctc"):
+        build_decoder("ctc", 8, 4, hidden=3)
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder():
+    torch.manual_seed(0)
+    return SequenceEncoder(get_encoder_config("tiny"))
+
+
+@pytest.mark.parametrize("feature", ["V", "H", "HV"])
+@pytest.mark.parametrize("kind", ["ctc", "attention"])
+def test_recognizer_features_loss_and_predict(tiny_encoder, feature, kind):
+    cs = get_charset("case_insensitive36")
+    kw = {"hidden": 16, "max_len": 5} if kind == "attention" else {}
+    rec = build_recognizer(tiny_encoder, kind, cs, feature, **kw)
+    assert rec.decoder.in_dim == tiny_encoder.representation_dim(feature)
+    images = torch.rand(2, 1, 32, 48)
+    feats, lengths = rec.features(images)
+    assert feats.shape == (2, 13, tiny_encoder.representation_dim(feature)) and lengths.tolist() == [13, 13]
+    loss = rec.loss(images, ["Ab1", "z"])  # case-insensitive charset lowercases
+    assert torch.isfinite(loss)
+    rec.eval()
+    preds = rec.predict(images)
+    assert len(preds) == 2 and all(isinstance(p, str) and set(p) <= set(cs.symbols) for p in preds)
+
+
+def test_recognizer_variable_widths(tiny_encoder):
+    rec = build_recognizer(tiny_encoder, "attention", ABC, "H", hidden=8, max_len=4).eval()
+    images = torch.rand(2, 1, 32, 64)
+    _, lengths = rec.features(images, torch.tensor([64, 32]))
+    assert lengths.tolist() == [17, 9]
+    assert len(rec.predict(images, torch.tensor([64, 32]))) == 2
+
+
+def test_recognizer_checks_dimensions_and_charset(tiny_encoder):
+    with pytest.raises(ValueError, match="expects"):
+        Recognizer(tiny_encoder, CTCDecoder(7, len(ABC)), "H", ABC)
+    with pytest.raises(ValueError, match="classes"):
+        Recognizer(tiny_encoder, CTCDecoder(tiny_encoder.representation_dim("H"), 3), "H", ABC)
+    with pytest.raises(ValueError, match="feature"):
+        build_recognizer(tiny_encoder, "ctc", ABC, "X")
+    rec = build_recognizer(tiny_encoder, "ctc", ABC, "H")
+    with pytest.raises(ValueError, match="not in charset"):
+        rec.loss(torch.rand(1, 1, 32, 48), ["q"])
+
+
+def test_freeze_encoder_keeps_eval_mode_and_no_grad():
+    torch.manual_seed(0)
+    rec = build_recognizer(SequenceEncoder(get_encoder_config("tiny")), "ctc", ABC, "H").freeze_encoder()
+    rec.train()
+    assert rec.training and rec.decoder.training
+    assert not any(m.training for m in rec.encoder.modules())
+    assert not any(p.requires_grad for p in rec.encoder.parameters())
+    loss = rec.loss(torch.rand(2, 1, 32, 48), ["ab", "c"])
+    loss.backward()
+    assert all(p.grad is None for p in rec.encoder.parameters())
+    assert rec.decoder.fc.weight.grad is not None
