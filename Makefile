@@ -25,8 +25,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser"
 
+# The explorer in JupyterLab + Debian's headless Chromium (installed with apt-get when missing;
+# playwright drives it, no browser download). -s prints the step list with timings as it goes.
 test-browser: $(STAMP)
-	$(PY) -m pytest -m browser -p no:nbval tests/browser
+	tests/browser/install_chromium.sh
+	$(PY) -m pytest -m browser -s tests/browser
 
 pretrain: $(STAMP)
 	@mkdir -p outputs/pretrain/$(RUN)

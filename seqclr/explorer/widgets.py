@@ -2,7 +2,7 @@
 operation and one range slider per parameter; every change goes through :class:`ExplorerState`
 and refreshes the image of the views (a PNG in an ``ipywidgets.Image``).
 
-Each widget carries a ``seqclr-*`` CSS class (see :data:`CSS`) so a browser test, or a user's
+Each widget carries a ``seqclr-*`` CSS class so a browser test (tests/browser), or a user's
 stylesheet, can find it: ``seqclr-source``, ``seqclr-seed``, ``seqclr-op-<op>``,
 ``seqclr-toggle-<op>``, ``seqclr-range-<op>-<param>``, ``seqclr-views``, ``seqclr-status``.
 """
@@ -39,6 +39,13 @@ SLIDER_MAX = {
 }
 
 
+# Wide enough for a range readout such as "0.500 – 1.000" beside its slider: at ipywidgets' default
+# 300px the readout was squeezed and cut ("0.50"), and the column (360px, shrunk by the wide image
+# beside it) clipped the controls' right edge.
+CONTROL_WIDTH = "400px"
+COLUMN_WIDTH = "420px"
+
+
 class ExplorerUI:
     """Widgets bound to an :class:`ExplorerState`. ``ui.widget`` is what the notebook displays."""
 
@@ -47,10 +54,14 @@ class ExplorerUI:
 
         self.state = state
         sources = list(SOURCES) + ([state.params.source] if state.params.source not in SOURCES else [])
-        self.source = w.Dropdown(options=sources, value=state.params.source, description="data")
-        # Sliders report on release only: a render takes ~0.5 s on a CPU, so continuous updates
-        # while dragging queued one render per pixel moved and the image lagged seconds behind.
-        self.seed = w.IntSlider(value=state.params.seed, min=0, max=99, description="seed", continuous_update=False)
+        wide = dict(layout=w.Layout(width=CONTROL_WIDTH))
+        self.source = w.Dropdown(options=sources, value=state.params.source, description="data", **wide)
+        # Sliders report on release only: a render takes 0.5-2 s on a CPU, so continuous updates
+        # queued a render per mouse move while dragging, and a slider also sent its value back when
+        # first displayed (an extra render before any action; found by tests/browser).
+        self.seed = w.IntSlider(
+            value=state.params.seed, min=0, max=99, description="seed", continuous_update=False, **wide
+        )
         self.source.add_class("seqclr-source")
         self.seed.add_class("seqclr-seed")
         self.toggles: dict[str, w.Checkbox] = {}
@@ -66,7 +77,7 @@ class ExplorerUI:
                 top = SLIDER_MAX.get((op.name, key), max(1.0, 2 * hi))
                 if (op.name, key) in INTEGER_PARAMS:
                     s = w.IntRangeSlider(
-                        value=(int(lo), int(hi)), min=2, max=int(top), description=key, continuous_update=False
+                        value=(int(lo), int(hi)), min=2, max=int(top), description=key, continuous_update=False, **wide
                     )
                 else:
                     s = w.FloatRangeSlider(
@@ -77,6 +88,7 @@ class ExplorerUI:
                         description=key,
                         readout_format=".3f",
                         continuous_update=False,
+                        **wide,
                     )
                 s.add_class(f"seqclr-range-{op.name}-{key}")
                 s.observe(self._on_range(op.name, key), names="value")
@@ -87,12 +99,15 @@ class ExplorerUI:
             rows.append(row)
         self.source.observe(self._on_source, names="value")
         self.seed.observe(self._on_seed, names="value")
-        self.image = w.Image(format="png")
+        # The views scale down to the space left beside the controls (never the other way round).
+        self.image = w.Image(format="png", layout=w.Layout(max_width="100%", height="auto"))
         self.image.add_class("seqclr-views")
         self.status = w.HTML()
         self.status.add_class("seqclr-status")
-        controls = w.VBox([self.source, self.seed, *rows], layout=w.Layout(width="360px"))
-        self.widget = w.HBox([controls, w.VBox([self.image, self.status])])
+        controls = w.VBox([self.source, self.seed, *rows], layout=w.Layout(width=COLUMN_WIDTH, flex="0 0 auto"))
+        controls.add_class("seqclr-controls")
+        views = w.VBox([self.image, self.status], layout=w.Layout(flex="1 1 auto", min_width="0"))
+        self.widget = w.HBox([controls, views])
         self.widget.add_class("seqclr-explorer")
         self.refresh()
 
