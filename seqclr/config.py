@@ -126,17 +126,17 @@ def from_dict(cls: type[T], values: Mapping[str, Any], source: str | None = None
             f"valid parameters: {', '.join(sorted(fields))}"
         )
     kwargs = {k: coerce(v, hints[k], k, source) for k, v in values.items()}
-    obj = cls(**kwargs)
-    validate = getattr(obj, "validate", None)
-    if callable(validate):
-        try:
+    try:
+        obj = cls(**kwargs)  # a class may validate in __post_init__ already
+        validate = getattr(obj, "validate", None)
+        if callable(validate):
             validate()
-        except ParameterError as err:
-            if source and not str(err).startswith(source):
-                raise ParameterError(f"{source}: {err}") from None
-            raise
-        except ValueError as err:
-            raise ParameterError(f"{_where(source)}{err}") from None
+    except ParameterError as err:
+        if source and not str(err).startswith(source):
+            raise ParameterError(f"{source}: {err}") from None
+        raise
+    except ValueError as err:
+        raise ParameterError(f"{_where(source)}{err}") from None
     return obj
 
 

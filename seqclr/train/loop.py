@@ -1,0 +1,477 @@
+"""The SeqCLR pretraining loop (section 4, appendix D).
+
+``pretrain(cfg)`` builds the data (deterministic sampler), two augmented views per image with the
+batched torch pipeline on the training device, the model f -> g -> m, AdaDelta with the
+multi-step lr schedule, and trains for ``cfg.iterations`` steps on the loss of eq. (1).
+
+Resumable exactly: a checkpoint holds the model, optimizer, scheduler, every RNG (python, numpy,
+torch CPU / CUDA and the augmentation generator, per rank) and the data position
+(epoch, step in epoch), so a run resumed from it produces the same per-step losses as an
+uninterrupted one. A non-finite loss stops the run (:class:`NonFiniteLossError`, naming the step)
+before any checkpoint is written after it.
+
+Under torchrun each rank trains on its slice of every global batch, instances of all ranks are
+negatives (gather_with_grad) and only rank 0 writes files.
+
+Outputs in ``cfg.output_dir``: ``config.yaml``, ``last.pt`` / ``last.prev.pt``, ``encoder.pt``,
+``loss.csv`` (step, loss, lr), ``loss.png`` and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import random
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqclr.train import distributed as D
+from seqclr.train.checkpoint import has_checkpoint, load_latest, save_checkpoint, save_encoder
+from seqclr.train.config import PretrainConfig
+from seqclr.train.schedule import build_optimizer, build_scheduler
+
+# Config keys that may change between a run and its resumption without changing the training.
+_RESUME_FREE_KEYS = {"resume", "output_dir", "progress", "num_workers", "device", "checkpoint_every", "log_every", "cache_data"}
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; the message names the step and the last good checkpoint."""
+
+    def __init__(self, message: str, step: int) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+@dataclass
+class StepInfo:
+    """What ``on_step`` callbacks see after each optimizer step (loss may still be on device)."""
+
+    step: int  # steps done so far (1-based index of the step just finished)
+    epoch: int
+    step_in_epoch: int
+    loss: torch.Tensor
+    model: nn.Module  # the bare SeqCLRModel (not the DDP / compiled wrapper)
+    optimizer: torch.optim.Optimizer
+    output_dir: Path
+
+
+# ------------------------------------------------------------------------------------------
+# RNG state <-> tensors (checkpoints hold tensors and plain types only).
+# ------------------------------------------------------------------------------------------
+
+
+def rng_state(aug_generator: torch.Generator, device: torch.device) -> dict:
+    version, internal, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": torch.tensor(internal, dtype=torch.int64),
+        "python_meta": torch.tensor([version, math.nan if gauss is None else gauss], dtype=torch.float64),
+        "numpy": torch.from_numpy(keys.astype(np.int64)),
+        "numpy_meta": torch.tensor([pos, has_gauss, cached], dtype=torch.float64),
+        "torch": torch.get_rng_state(),
+        "augment": aug_generator.get_state(),
+    }
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict, aug_generator: torch.Generator, device: torch.device) -> None:
+    version, gauss = state["python_meta"].tolist()
+    random.setstate((int(version), tuple(int(v) for v in state["python"].tolist()), None if math.isnan(gauss) else gauss))
+    pos, has_gauss, cached = state["numpy_meta"].tolist()
+    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32), int(pos), int(has_gauss), float(cached)))
+    torch.set_rng_state(state["torch"].cpu())
+    aug_generator.set_state(state["augment"].cpu())
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
+
+
+def seed_everything(seed: int, rank: int) -> None:
+    """Per-rank python / numpy / torch seeds derived from (seed, rank)."""
+    s = int(np.random.SeedSequence([seed, rank, 7]).generate_state(1)[0])
+    random.seed(s)
+    np.random.seed(s)
+    torch.manual_seed(s)
+
+
+def augment_generator(seed: int, rank: int) -> torch.Generator:
+    """The CPU generator the augmentation pipeline draws its parameters from (per rank)."""
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, rank, 11]).generate_state(1)[0]))
+
+
+# ------------------------------------------------------------------------------------------
+# Building blocks.
+# ------------------------------------------------------------------------------------------
+
+
+def build_model(cfg: PretrainConfig) -> nn.Module:
+    """SeqCLRModel for cfg's encoder preset and method (with overrides)."""
+    from seqclr.contrastive.model import SeqCLRModel
+    from seqclr.models.encoder import get_encoder_config
+
+    return SeqCLRModel(get_encoder_config(cfg.encoder), **cfg.model_kwargs())
+
+
+def build_augment(cfg: PretrainConfig) -> nn.Module:
+    from seqclr.augment.pipeline import SeqCLRAugment
+
+    return SeqCLRAugment(cfg.augmentation)
+
+
+def use_bf16(cfg: PretrainConfig, device: torch.device) -> bool:
+    if cfg.precision == "bf16":
+        return True
+    if cfg.precision == "auto":
+        return device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return False
+
+
+def _config_diff(saved: dict, cfg: PretrainConfig) -> list[str]:
+    now = cfg.to_dict()
+    return [k for k in now if k not in _RESUME_FREE_KEYS and saved.get(k, now[k]) != now[k]]
+
+
+class _Progress:
+    """tqdm.auto bar on rank 0 (works in terminals and notebooks); silent elsewhere."""
+
+    def __init__(self, cfg: PretrainConfig, ctx: D.DistContext, initial: int) -> None:
+        self.bar = None
+        if ctx.is_main and cfg.progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=cfg.iterations, initial=initial, desc="pretrain", unit="step", dynamic_ncols=True)
+
+    def update(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def postfix(self, **kw: Any) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix(**kw, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _log(ctx: D.DistContext, msg: str) -> None:
+    if ctx.is_main:
+        print(msg, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Outputs.
+# ------------------------------------------------------------------------------------------
+
+
+def write_loss_csv(path: Path, losses: list[float], lrs: list[float]) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "loss", "lr"])
+        for i, (l, lr) in enumerate(zip(losses, lrs), start=1):
+            w.writerow([i, repr(float(l)), repr(float(lr))])
+
+
+def read_loss_csv(path: str | Path) -> dict[str, list]:
+    """{"step": [...], "loss": [...], "lr": [...]} from a loss.csv."""
+    out: dict[str, list] = {"step": [], "loss": [], "lr": []}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            out["step"].append(int(row["step"]))
+            out["loss"].append(float(row["loss"]))
+            out["lr"].append(float(row["lr"]))
+    return out
+
+
+def plot_loss(path: Path, losses: list[float], title: str = "") -> None:
+    """Loss curve (raw and smoothed) as PNG, with the Agg canvas (no pyplot / display needed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    steps = np.arange(1, len(losses) + 1)
+    ax.plot(steps, losses, lw=0.8, alpha=0.4, label="loss")
+    if len(losses) >= 5:
+        k = max(2, len(losses) // 20)
+        smooth = np.convolve(losses, np.ones(k) / k, mode="valid")
+        ax.plot(steps[k - 1 :], smooth, lw=1.6, label=f"mean of {k}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("contrastive loss")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+# ------------------------------------------------------------------------------------------
+# The loop.
+# ------------------------------------------------------------------------------------------
+
+
+def pretrain(cfg: PretrainConfig, on_step: Callable[[StepInfo], None] | None = None) -> dict:
+    """Train per ``cfg``; returns the metrics also written to ``output_dir/metrics.json``.
+
+    ``on_step(info)`` is called after every optimizer step (and after that step's checkpoint);
+    notebooks use it for live plots, tests to interrupt or corrupt a run."""
+    cfg.validate()
+    ctx = D.setup(cfg.device)
+    try:
+        return _pretrain(cfg, ctx, on_step)
+    finally:
+        D.cleanup(ctx)
+
+
+def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepInfo], None] | None) -> dict:
+    from seqclr.contrastive.loss import seqclr_nce_loss
+    from seqclr.train.data import build_batches
+
+    t_setup = time.perf_counter()
+    out = Path(cfg.output_dir)
+    device, world = ctx.device, ctx.world_size
+    if cfg.batch_size % world:
+        raise ValueError(f"batch_size {cfg.batch_size} must be a multiple of the number of processes {world}")
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        cfg.to_yaml(out / "config.yaml")
+
+    # -- the resume checkpoint: rank 0 decides, every rank loads the same (shared) file ------
+    resume_path: Path | None = None
+    if ctx.is_main:
+        if cfg.resume:
+            target = Path(cfg.output_dir if cfg.resume is True else cfg.resume)
+            if cfg.resume is True and not has_checkpoint(target):
+                _log(ctx, f"resume: no checkpoint in {target}; starting from scratch")
+            else:
+                resume_path = target
+        elif has_checkpoint(out):
+            _log(ctx, f"{out} holds a checkpoint; resume=False starts from scratch and replaces it")
+    resume_path = D.broadcast_object(resume_path, ctx)
+    state = None
+    if resume_path is not None:
+        state, used = load_latest(resume_path)
+        _log(ctx, f"resume: {used} (step {state['step']})")
+        diff = _config_diff(state["config"], cfg)
+        if diff and ctx.is_main:
+            warnings.warn(
+                f"{used}: resuming with a config that differs in {', '.join(diff)} "
+                "(was " + ", ".join(f"{k}={state['config'].get(k)!r}" for k in diff) + ")",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    # -- model (same initial weights on every rank), data, optimizer ---------------------------
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg)
+    if ctx.distributed and cfg.sync_batchnorm:
+        if device.type == "cuda":
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        else:
+            _log(ctx, "sync_batchnorm: SyncBatchNorm needs CUDA; keeping per-process BatchNorm on CPU")
+    channels_last = cfg.channels_last and device.type == "cuda"
+    model = model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)
+    seed_everything(cfg.seed, ctx.rank)
+    try:
+        batches = build_batches(cfg, ctx.rank, world, pin=device.type == "cuda")
+    except ValueError as err:
+        raise ValueError(f"data {cfg.data!r} (data_size={cfg.data_size}, batch_size={cfg.batch_size}): {err}") from err
+    steps_per_epoch = batches.sampler.steps_per_epoch
+    augment = build_augment(cfg).to(device)
+    aug_gen = augment_generator(cfg.seed, ctx.rank)
+    optimizer = build_optimizer(model.parameters(), cfg)
+    scheduler = build_scheduler(optimizer, cfg)
+
+    step, epoch, step_in_epoch = 0, 0, 0
+    losses: list[float] = []
+    lrs: list[float] = []
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, epoch, step_in_epoch = int(state["step"]), int(state["epoch"]), int(state["step_in_epoch"])
+        losses = state["history"]["loss"].tolist()[:step]
+        lrs = state["history"]["lr"].tolist()[:step]
+        if int(state["world_size"]) == world:
+            set_rng_state(state["rng"][ctx.rank], aug_gen, device)
+        else:
+            _log(ctx, f"resume: saved with {state['world_size']} processes, now {world}: RNG streams re-seeded")
+            seed_everything(cfg.seed + step, ctx.rank)
+            aug_gen = augment_generator(cfg.seed + step, ctx.rank)
+    resumed_from = step
+    del state
+
+    train_model: nn.Module = model
+    if ctx.distributed:
+        # SimCLR on V leaves the BiLSTM unused: DDP must then not wait for its gradients.
+        unused = cfg.model_kwargs()["representation"] == "V"
+        train_model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=unused
+        )
+    if cfg.compile:
+        train_model = torch.compile(train_model)
+    bf16 = use_bf16(cfg, device)
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+
+    # -- training --------------------------------------------------------------------------
+    sync_every = 1 if device.type == "cpu" else cfg.log_every
+    pending: list[torch.Tensor] = []  # this rank's loss shares not yet checked / logged
+    ckpt_step = resumed_from if resumed_from else None
+    progress = _Progress(cfg, ctx, initial=step)
+    t_start = time.perf_counter()
+    t_first: float | None = None
+    steps_this_run = 0
+
+    def flush() -> None:
+        """Move pending losses to the host (summed over ranks), check them, update the log."""
+        if not pending:
+            return
+        vals = torch.stack(pending).float()
+        if ctx.distributed:
+            torch.distributed.all_reduce(vals)
+        vals_list = vals.tolist()
+        first = len(losses) + 1
+        pending.clear()
+        for i, v in enumerate(vals_list):
+            if not math.isfinite(v):
+                bad = first + i
+                losses.extend(vals_list[:i])
+                where = f"{out / 'last.pt'} (step {ckpt_step})" if ckpt_step else "none (no checkpoint was written yet)"
+                raise NonFiniteLossError(
+                    f"pretrain: non-finite loss {v} at step {bad}; stopping. Last good checkpoint: {where}. "
+                    f"Try a lower lr (now {cfg.lr}), precision 'fp32' or a larger tau.",
+                    bad,
+                )
+        losses.extend(vals_list)
+
+    def checkpoint() -> None:
+        nonlocal ckpt_step
+        rngs = D.all_gather_objects(rng_state(aug_gen, device), ctx)
+        if ctx.is_main:
+            save_checkpoint(
+                {
+                    "step": step,
+                    "epoch": epoch,
+                    "step_in_epoch": step_in_epoch,
+                    "world_size": world,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": rngs,
+                    "history": {"loss": torch.tensor(losses, dtype=torch.float64), "lr": torch.tensor(lrs, dtype=torch.float64)},
+                    "config": cfg.to_dict(),
+                },
+                out,
+            )
+        ckpt_step = step
+
+    try:
+        train_model.train()
+        while step < cfg.iterations:
+            if step_in_epoch >= steps_per_epoch:
+                epoch, step_in_epoch = epoch + 1, 0
+            for images in batches.epoch_batches(epoch, step_in_epoch):
+                images = images.to(device, non_blocking=True)
+                with torch.no_grad():
+                    x_a, x_b = augment(images, generator=aug_gen), augment(images, generator=aug_gen)
+                if channels_last:
+                    x_a = x_a.contiguous(memory_format=torch.channels_last)
+                    x_b = x_b.contiguous(memory_format=torch.channels_last)
+                lrs.append(optimizer.param_groups[0]["lr"])
+                with autocast():
+                    z_a, z_b = train_model(x_a, x_b)
+                loss = seqclr_nce_loss(
+                    z_a.float(), z_b.float(), tau=cfg.tau, chunk_size=cfg.loss_chunk_size, distributed=ctx.distributed
+                )
+                # Each rank holds its share of the total loss; DDP averages gradients over ranks,
+                # so scaling by the world size gives the gradient of the total (single-process) loss.
+                (loss * world if ctx.distributed else loss).backward()
+                if cfg.grad_clip is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                scheduler.step()
+                step += 1
+                step_in_epoch += 1
+                steps_this_run += 1
+                pending.append(loss.detach())
+                progress.update()
+
+                last = step >= cfg.iterations
+                if step % sync_every == 0 or step % cfg.checkpoint_every == 0 or last or t_first is None:
+                    flush()
+                if t_first is None:
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+                    t_first = time.perf_counter()
+                if step % cfg.log_every == 0 or last:
+                    elapsed = time.perf_counter() - t_first
+                    ips = (steps_this_run - 1) * cfg.batch_size / elapsed if steps_this_run > 1 and elapsed > 0 else float("nan")
+                    progress.postfix(loss=f"{losses[-1]:.4f}", img_s=f"{ips:.1f}", lr=f"{lrs[-1]:.3g}")
+                if step % cfg.checkpoint_every == 0 or last:
+                    checkpoint()
+                if on_step is not None:
+                    on_step(StepInfo(step, epoch, step_in_epoch, loss.detach(), model, optimizer, out))
+                if last:
+                    break
+            else:
+                continue
+            break
+    finally:
+        progress.close()
+        with contextlib.suppress(Exception):
+            lrs = lrs[: len(losses)]
+            if ctx.is_main and losses:
+                write_loss_csv(out / "loss.csv", losses, lrs)
+                plot_loss(out / "loss.png", losses, f"{cfg.method}, {cfg.encoder} encoder, batch {cfg.batch_size}")
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    t_end = time.perf_counter()
+    train_time = t_end - t_start
+    timed = t_end - (t_first or t_start)
+    ips = (steps_this_run - 1) * cfg.batch_size / timed if steps_this_run > 1 and timed > 0 else float("nan")
+    tail = losses[-10:]
+    metrics = {
+        "status": "completed",
+        "steps": step,
+        "steps_this_run": steps_this_run,
+        "resumed_from_step": resumed_from,
+        "initial_loss": losses[0] if losses else None,
+        "final_loss": losses[-1] if losses else None,
+        "final_loss_mean10": float(np.mean(tail)) if tail else None,
+        "images_per_s": ips if math.isfinite(ips) else None,  # None: fewer than 2 steps timed
+        "train_time_s": train_time,
+        "wall_time_s": t_end - t_setup,
+        "setup_time_s": t_start - t_setup,
+        "device": str(device),
+        "world_size": world,
+        "precision": "bf16" if bf16 else "fp32",
+        "num_parameters": sum(p.numel() for p in model.parameters()),
+        "encoder_parameters": sum(p.numel() for p in model.encoder.parameters()),
+        "config": cfg.to_dict(),
+    }
+    if ctx.is_main:
+        save_encoder(out / "encoder.pt", model.encoder, cfg)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+        _log(
+            ctx,
+            f"pretrain: {step} steps, loss {metrics['initial_loss']:.4f} -> {metrics['final_loss']:.4f}, "
+            f"{ips:.1f} images/s, {metrics['wall_time_s']:.1f} s end to end; outputs in {out}",
+        )
+    return metrics
+
+
+__all__ = ["NonFiniteLossError", "StepInfo", "pretrain", "read_loss_csv"]

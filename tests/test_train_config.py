@@ -1,0 +1,124 @@
+"""PretrainConfig: defaults are valid, bad keys / types / values fail up front naming them."""
+
+from __future__ import annotations
+
+import pytest
+
+from seqclr.config import ParameterError
+from seqclr.train.config import PretrainConfig, paper_recipe
+from seqclr.train.pretrain import main, parse_args
+from seqclr.train.schedule import build_optimizer, build_scheduler, lr_at, milestone_steps
+
+
+def test_defaults_are_the_cpu_demo():
+    cfg = PretrainConfig()
+    assert cfg.encoder == "tiny" and cfg.method == "seqclr-window" and cfg.optimizer == "adadelta"
+    assert (cfg.lr, cfg.rho, cfg.weight_decay, cfg.grad_clip, cfg.lr_milestones, cfg.lr_gamma) == (
+        10.0, 0.95, 1e-4, 5.0, (0.6, 0.8), 0.1,
+    )
+    assert PretrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_unknown_key_suggests_closest_name():
+    with pytest.raises(ParameterError, match=r"run\.yaml: unknown parameter 'batch_sise' \(did you mean 'batch_size'\?\)"):
+        PretrainConfig.from_dict({"batch_sise": 64}, source="run.yaml")
+
+
+@pytest.mark.parametrize(
+    "key, value, pattern",
+    [
+        ("batch_size", "64", r"'batch_size' must be int, got '64'"),
+        ("lr", True, r"'lr' must be float, got True"),
+        ("grad_clip", "none", r"'grad_clip' must be"),
+        ("lr_milestones", 0.6, r"'lr_milestones' must be"),
+        ("device", "gpu", r"'device' must be one of .*did you mean 'cpu'"),
+    ],
+)
+def test_bad_types(key, value, pattern):
+    with pytest.raises(ParameterError, match=pattern):
+        PretrainConfig.from_dict({key: value}, source="cli")
+
+
+@pytest.mark.parametrize(
+    "key, value, pattern",
+    [
+        ("batch_size", 1, r"batch_size must be >= 2 .*got 1"),
+        ("iterations", 0, r"iterations must be >= 1, got 0"),
+        ("tau", 0.0, r"tau must be > 0, got 0.0"),
+        ("lr_milestones", [0.8, 0.6], r"lr_milestones must be increasing .*got \(0.8, 0.6\)"),
+        ("lr_milestones", [0.5, 1.5], r"lr_milestones"),
+        ("rho", 1.0, r"rho must be in \[0, 1\), got 1.0"),
+        ("height", 48, r"height must be 32"),
+        ("encoder", "huge", r"encoder must be one of .*'tiny'.*got 'huge'"),
+        ("head", "transformer", r"head must be one of"),
+        ("checkpoint_every", 0, r"checkpoint_every must be >= 1, got 0"),
+    ],
+)
+def test_bad_values_name_field_and_value(key, value, pattern):
+    with pytest.raises(ParameterError, match=r"^exp\.yaml: " + pattern):
+        PretrainConfig.from_dict({key: value}, source="exp.yaml")
+    with pytest.raises(ValueError, match=pattern):  # direct construction validates too
+        PretrainConfig(**{key: tuple(value) if isinstance(value, list) else value})
+
+
+def test_yaml_errors_name_the_file(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("batch_size: 16\nlr_milestones: [0.5, 0.75]\ngrad_clip: null\n")
+    cfg = PretrainConfig.from_yaml(good, overrides={"iterations": 3})
+    assert (cfg.batch_size, cfg.lr_milestones, cfg.grad_clip, cfg.iterations) == (16, (0.5, 0.75), None, 3)
+
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("itertions: 5\n")
+    with pytest.raises(ParameterError, match=rf"{typo}: unknown parameter 'itertions' \(did you mean 'iterations'\?\)"):
+        PretrainConfig.from_yaml(typo)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("batch_size: 1\n")
+    with pytest.raises(ParameterError, match=rf"{bad}: batch_size must be >= 2"):
+        PretrainConfig.from_yaml(bad)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("batch_size: [1,\n")
+    with pytest.raises(ParameterError, match=rf"{broken}: not valid YAML"):
+        PretrainConfig.from_yaml(broken)
+
+
+def test_yaml_round_trip(tmp_path):
+    cfg = PretrainConfig(batch_size=8, lr_milestones=(0.5,), resume="runs/x/last.pt", loss_chunk_size=64)
+    cfg.to_yaml(tmp_path / "c.yaml")
+    assert PretrainConfig.from_yaml(tmp_path / "c.yaml") == cfg
+
+
+def test_cli_overrides_and_errors(tmp_path, capsys):
+    f = tmp_path / "c.yaml"
+    f.write_text("batch_size: 16\n")
+    cfg, nproc = parse_args(["-f", str(f), "--lr", "1", "--grad_clip", "null", "--nproc", "2"])
+    assert (cfg.batch_size, cfg.lr, cfg.grad_clip, nproc) == (16, 1.0, None, 2)
+    assert main(["-f", str(f), "--batch_size", "1"]) == 2
+    assert f"{f}: batch_size must be >= 2" in capsys.readouterr().err
+
+
+def test_paper_recipe():
+    hw = paper_recipe("handwriting")
+    assert (hw.encoder, hw.batch_size, hw.iterations, hw.lr, hw.rho, hw.grad_clip, hw.weight_decay) == (
+        "paper", 1024, 200_000, 10.0, 0.95, 5.0, 1e-4,
+    )
+    frame = paper_recipe("scene", "seqclr-frame")
+    assert (frame.batch_size, frame.iterations) == (256, 600_000)
+    assert paper_recipe("handwriting", "seqclr-frame").iterations == 300_000
+    assert paper_recipe("scene").iterations == 400_000
+
+
+def test_lr_schedule_steps_at_60_and_80_percent():
+    import torch
+
+    cfg = PretrainConfig(iterations=10)
+    assert milestone_steps(10, cfg.lr_milestones) == [6, 8]
+    opt = build_optimizer([torch.nn.Parameter(torch.zeros(3))], cfg)
+    sched = build_scheduler(opt, cfg)
+    seen = []
+    for _ in range(cfg.iterations):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert seen == pytest.approx([10.0] * 6 + [1.0] * 2 + [0.1] * 2)
+    assert [lr_at(i, cfg) for i in range(10)] == pytest.approx(seen)
+    assert isinstance(opt, torch.optim.Adadelta) and opt.defaults["rho"] == 0.95

@@ -1,0 +1,137 @@
+"""The pretraining loop: outputs, exact resumption after a real SIGKILL, non-finite loss stop."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from seqclr.train.checkpoint import load_checkpoint
+from seqclr.train.config import PretrainConfig
+from seqclr.train.loop import NonFiniteLossError, pretrain, read_loss_csv
+from seqclr.train.schedule import lr_at
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny(out: Path, **kw) -> PretrainConfig:
+    """16 images of 32x32, batch 8 (2 steps per epoch): runs cross epoch boundaries quickly."""
+    base = dict(
+        data_size=16, width=32, batch_size=8, iterations=5, checkpoint_every=3, log_every=2,
+        output_dir=str(out), progress=False, seed=3, device="cpu",
+    )
+    return PretrainConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> tuple[PretrainConfig, dict]:
+    cfg = tiny(tmp_path_factory.mktemp("uninterrupted"))
+    return cfg, pretrain(cfg)
+
+
+def test_outputs_and_schedule(uninterrupted):
+    cfg, metrics = uninterrupted
+    out = Path(cfg.output_dir)
+    for name in ("metrics.json", "loss.csv", "loss.png", "config.yaml", "last.pt", "last.prev.pt", "encoder.pt"):
+        assert (out / name).is_file(), name
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["steps"] == 5 and saved["config"]["batch_size"] == 8
+    assert saved["images_per_s"] > 0 and saved["wall_time_s"] >= saved["train_time_s"] > 0
+    log = read_loss_csv(out / "loss.csv")
+    assert log["step"] == list(range(1, 6))
+    assert all(math.isfinite(v) for v in log["loss"]) and log["loss"][-1] == pytest.approx(saved["final_loss"])
+    # lr / 10 after 60% and 80% of the 5 iterations
+    assert log["lr"] == pytest.approx([lr_at(i, cfg) for i in range(5)])
+    assert log["lr"] == pytest.approx([10, 10, 10, 1, 0.1])
+    state = load_checkpoint(out / "last.pt")
+    assert (state["step"], state["epoch"], state["step_in_epoch"]) == (5, 2, 1)
+    assert load_checkpoint(out / "last.prev.pt")["step"] == 3
+    assert PretrainConfig.from_yaml(out / "config.yaml") == cfg
+
+
+_KILLED_RUN = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from seqclr.train.config import PretrainConfig
+    from seqclr.train.loop import pretrain
+
+    cfg = PretrainConfig.from_yaml(sys.argv[1])
+
+    def pause(info):
+        if info.step == 4:  # between the checkpoints of steps 3 and 5: wait to be killed
+            (info.output_dir / "paused").write_text("4")
+            time.sleep(600)
+
+    pretrain(cfg, on_step=pause)
+    """
+)
+
+
+def test_resume_after_sigkill_equals_uninterrupted(uninterrupted, tmp_path):
+    ref_cfg, _ = uninterrupted
+    out = tmp_path / "killed"
+    cfg = tiny(out)
+    out.mkdir()
+    cfg.to_yaml(tmp_path / "cfg.yaml")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_RUN, str(tmp_path / "cfg.yaml")],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.time() + 60
+        while not (out / "paused").exists():
+            assert proc.poll() is None, proc.stdout.read().decode()
+            assert time.time() < deadline, "the run never reached step 4"
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    state = load_checkpoint(out / "last.pt")
+    assert (state["step"], state["epoch"], state["step_in_epoch"]) == (3, 1, 1)  # mid-epoch; step 4 is lost
+
+    resumed = pretrain(cfg.replace(resume=True))
+    assert resumed["resumed_from_step"] == 3 and resumed["steps_this_run"] == 2 and resumed["steps"] == 5
+
+    ref = read_loss_csv(Path(ref_cfg.output_dir) / "loss.csv")
+    got = read_loss_csv(out / "loss.csv")
+    assert got["step"] == ref["step"]
+    torch.testing.assert_close(torch.tensor(got["loss"]), torch.tensor(ref["loss"]), rtol=0, atol=1e-6)
+    assert got["lr"] == ref["lr"]
+    a = load_checkpoint(Path(ref_cfg.output_dir) / "last.pt")
+    b = load_checkpoint(out / "last.pt")
+    for k, v in a["model"].items():
+        torch.testing.assert_close(b["model"][k], v, rtol=0, atol=1e-6, msg=k)
+    torch.testing.assert_close(b["rng"][0]["augment"], a["rng"][0]["augment"], rtol=0, atol=0)
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+    cfg = tiny(tmp_path, iterations=4, checkpoint_every=2)
+
+    def diverge(info):
+        if info.step == 3:  # weights blow up after step 3: step 4's loss is NaN
+            with torch.no_grad():
+                for p in info.model.encoder.parameters():
+                    p.fill_(float("nan"))
+
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss nan at step 4; .*last\.pt \(step 2\)") as err:
+        pretrain(cfg, on_step=diverge)
+    assert err.value.step == 4
+    state = load_checkpoint(tmp_path / "last.pt")
+    assert state["step"] == 2
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+    log = read_loss_csv(tmp_path / "loss.csv")  # the finite part of the curve is kept
+    assert log["step"] == [1, 2, 3] and all(math.isfinite(v) for v in log["loss"])
+    assert not (tmp_path / "metrics.json").exists()
