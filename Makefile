@@ -33,7 +33,7 @@ test-browser: $(STAMP)
 
 pretrain: $(STAMP)
 	@mkdir -p outputs/pretrain/$(RUN)
-	$(VENV)/bin/papermill notebooks/pretrain.ipynb outputs/pretrain/$(RUN)/pretrain.ipynb \
+	$(VENV)/bin/papermill --log-output notebooks/pretrain.ipynb outputs/pretrain/$(RUN)/pretrain.ipynb \
 		-p output_dir outputs/pretrain/$(RUN) $(PAPERMILL_ARGS)
 
 benchmark-augment: $(STAMP)

@@ -11,7 +11,8 @@ import importlib
 
 NOTEBOOK_PARAMS: dict[str, str] = {
     "augmentation_explorer": "seqclr.explorer.params:ExplorerParams",
-    "pretrain": "seqclr.train.config:PretrainConfig",
+    "benchmark": "seqclr.benchmark.config:BenchmarkConfig",
+    "pretrain": "seqclr.train.notebook:PretrainNotebookParams",
 }
 
 
