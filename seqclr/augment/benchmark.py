@@ -46,24 +46,49 @@ def _word_like_batch(n: int, h: int = 32, w: int = 100, seed: int = 0) -> np.nda
 
 
 def _rate(fn, n_images: int, repeat: int, min_time: float = 0.5) -> float:
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeat):
-        reps = 0
-        t0 = time.perf_counter()
-        while True:
-            fn()
-            reps += 1
-            dt = time.perf_counter() - t0
-            if dt >= min_time / repeat:
-                break
-        best = min(best, dt / reps)
-    return n_images / best
+    from seqclr.benchmark.timing import rate
+
+    return rate(fn, n_images, repeat, min_time)
 
 
 def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    from seqclr.benchmark.timing import sync
+
+    sync(device)
+
+
+def pipeline_rates(
+    images: np.ndarray, device: str | torch.device = "cpu", ref_images: int = 48, repeat: int = 3, spec: str = "seqclr"
+) -> tuple[float, float | None]:
+    """(ours, imgaug) images/s of the full pipeline on uint8 (N, H, W) ``images``: ours batched on
+    ``device`` (parameter sampling included), imgaug per image on the first ``ref_images`` on the
+    CPU (None if imgaug is missing or ref_images is 0)."""
+    dev = torch.device(device)
+    x = from_uint8(np.asarray(images), dev)
+    n = x.shape[0]
+    aug_spec = get_spec(spec)
+    g = torch.Generator().manual_seed(0)
+
+    def ours() -> None:
+        apply(x, sample_params(n, aug_spec, g))
+        _sync(dev)
+
+    ours_rate = _rate(ours, n, repeat)
+    ref_rate = None
+    if ref_images > 0:
+        try:
+            from seqclr.augment.reference import build_imgaug, import_imgaug
+
+            import_imgaug()
+        except ImportError:
+            return ours_rate, None
+        aug = build_imgaug(aug_spec)
+        aug.seed_(0)
+        sub = np.asarray(images[:ref_images])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            ref_rate = _rate(lambda: [aug(image=im) for im in sub], len(sub), 1, min_time=2.0)
+    return ours_rate, ref_rate
 
 
 def run(batch: int = 256, device: str = "cpu", threads: int | None = 1, ref_images: int = 48, repeat: int = 3):
@@ -105,18 +130,7 @@ def run(batch: int = 256, device: str = "cpu", threads: int | None = 1, ref_imag
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         # the full SeqCLR pipeline: random params each call (sampling included in ours)
-        g = torch.Generator().manual_seed(0)
-
-        def ours_full():
-            apply(x, sample_params(batch, spec, g))
-            _sync(dev)
-
-        ours_rate = _rate(ours_full, batch, repeat)
-        ref_rate = None
-        if have_imgaug:
-            aug = build_imgaug(spec)
-            aug.seed_(0)
-            ref_rate = _rate(lambda: [aug(image=im) for im in ref_sub], len(ref_sub), 1, min_time=2.0)
+        ours_rate, ref_rate = pipeline_rates(imgs, dev, ref_images if have_imgaug else 0, repeat, "seqclr")
         rows.append(("SeqCLR pipeline", ref_rate, ours_rate))
 
         for name, (ref_kw, our_kw) in per_op.items():

@@ -52,14 +52,33 @@ def _worker(mode: str, m: int, dim: int, chunk: int, device: str, threads: int) 
     return {"seconds": time.perf_counter() - t0, "peak_bytes": peak, "loss": float(loss)}
 
 
-def _run(mode: str, m: int, args) -> dict:
+def measure(mode: str, m: int, dim: int = 128, chunk: int = 1024, device: str = "cpu", threads: int = 2,
+            isolate: bool = True) -> dict:  # fmt: skip
+    """{"seconds", "peak_bytes", "loss"} (or {"error"}) of one forward + backward. isolate: in a
+    fresh subprocess (the only way to read a CPU peak); in-process the CPU peak is None."""
+    if not isolate:
+        import torch
+
+        before = torch.get_num_threads()
+        try:
+            r = _worker(mode, m, dim, chunk, device, threads)
+        except RuntimeError as err:  # out of memory
+            return {"error": str(err).splitlines()[0]}
+        finally:
+            torch.set_num_threads(before)
+        if device != "cuda":
+            r["peak_bytes"] = None
+        return r
     cmd = [sys.executable, "-m", "seqclr.contrastive.benchmark_loss", "--worker", mode, str(m),
-           "--dim", str(args.dim), "--chunk-size", str(args.chunk_size), "--device", args.device,
-           "--threads", str(args.threads)]  # fmt: skip
+           "--dim", str(dim), "--chunk-size", str(chunk), "--device", device, "--threads", str(threads)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _run(mode: str, m: int, args) -> dict:
+    return measure(mode, m, args.dim, args.chunk_size, args.device, args.threads)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,32 +9,17 @@ The loss is a stand-in (sum of squares of H); one warm-up iteration is not timed
 from __future__ import annotations
 
 import argparse
-import time
-
 import torch
 
-from seqclr.models.encoder import ENCODER_PRESETS, SequenceEncoder, count_parameters
+from seqclr.models.encoder import ENCODER_PRESETS
 
 
 def throughput(preset: str, batch: int, width: int, iters: int, device: str) -> tuple[int, float]:
-    """(parameter count, images/s of forward + backward in train mode)."""
-    enc = SequenceEncoder(ENCODER_PRESETS[preset]).to(device).train()
-    x = torch.rand(batch, 1, 32, width, device=device)
+    """(parameter count, images/s of forward + backward in train mode); the shared measurement of
+    seqclr.benchmark (which also times channels-last and bf16 variants)."""
+    from seqclr.benchmark.step import encoder_throughput
 
-    def step() -> None:
-        enc.zero_grad(set_to_none=True)
-        out = enc(x)
-        (out.H.pow(2).mean() + out.V.pow(2).mean()).backward()
-
-    step()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        step()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return count_parameters(enc), batch * iters / (time.perf_counter() - t0)
+    return encoder_throughput(preset, batch, width, iters, device)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,89 @@
+"""BenchmarkConfig: what one benchmark run measures (the notebook's parameters cell mirrors it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+METHODS = ("seqclr-all", "seqclr-window", "seqclr-frame", "simclr", "simclr-contextual")
+
+
+@dataclass
+class BenchmarkConfig:
+    """preset: encoder preset (tiny / small / paper / paper-tps); batch: images per step (each
+    gives two views); method: the table-1 method of the full step.
+    device: "auto" = cuda if available; precision: "auto" = bf16 on CUDA, fp32 on CPU.
+    channels_last / compile / loss_chunk_size: the full step's settings (compile: torch.compile
+    of the encoder; loss_chunk_size None = dense loss).
+    steps: timed iterations per measurement; repeat: rounds (best kept); threads: torch CPU
+    threads (0 = torch's default).
+    data: source packed for the real-data measurements; data_size: images packed (None = 4 x
+    batch, at least 64); packed: an existing packed folder ("" = pack into outputs/benchmark/packed).
+    imgaug_images: images the CPU imgaug reference is timed on (0 = skip).
+    loss_modes: "dense" and/or "stream" at the instance counts of all / window / frame;
+    loss_isolate: each loss measurement in a fresh process (needed for CPU peak memory).
+    ablations: before/after ratio of each optimization; chunk_sizes: streaming chunks tried.
+    out: JSON results path ("" = outputs/benchmark/<preset>_b<batch>_<device>.json).
+    """
+
+    preset: str = "tiny"
+    batch: int = 32
+    method: Literal["seqclr-all", "seqclr-window", "seqclr-frame", "simclr", "simclr-contextual"] = "seqclr-window"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    channels_last: bool = True
+    compile: bool = False
+    loss_chunk_size: int | None = None
+    steps: int = 5
+    repeat: int = 3
+    threads: int = 0
+    seed: int = 0
+    data: str = "synthetic-handwriting"
+    data_size: int | None = None
+    packed: str = ""
+    imgaug_images: int = 32
+    loss_modes: list[str] = field(default_factory=lambda: ["dense", "stream"])
+    loss_isolate: bool = True
+    ablations: bool = True
+    chunk_sizes: list[int] = field(default_factory=lambda: [256, 1024, 4096])
+    out: str = ""
+
+    def validate(self) -> "BenchmarkConfig":
+        from seqclr.models.encoder import ENCODER_PRESETS
+
+        if self.preset not in ENCODER_PRESETS:
+            raise ValueError(f"preset must be one of {sorted(ENCODER_PRESETS)}, got {self.preset!r}")
+        if self.batch < 2:
+            raise ValueError(f"batch must be >= 2 (the loss needs negatives), got {self.batch}")
+        for name in ("steps", "repeat"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0, got {self.threads}")
+        if self.loss_chunk_size is not None and self.loss_chunk_size < 1:
+            raise ValueError(f"loss_chunk_size must be >= 1 or None, got {self.loss_chunk_size}")
+        if self.data_size is not None and self.data_size < self.batch:
+            raise ValueError(f"data_size must be >= batch ({self.batch}), got {self.data_size}")
+        if self.imgaug_images < 0:
+            raise ValueError(f"imgaug_images must be >= 0, got {self.imgaug_images}")
+        for mode in self.loss_modes:
+            if mode not in ("dense", "stream"):
+                raise ValueError(f"loss_modes: unknown mode {mode!r}; known: dense, stream")
+        if any(c < 1 for c in self.chunk_sizes):
+            raise ValueError(f"chunk_sizes must be >= 1, got {self.chunk_sizes}")
+        return self
+
+    def resolved_device(self) -> str:
+        import torch
+
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device 'cuda' asked for but torch sees no CUDA device")
+        return self.device
+
+    def use_bf16(self, device: str) -> bool:
+        return self.precision == "bf16" or (self.precision == "auto" and device == "cuda")
+
+    def out_path(self, device: str) -> str:
+        return self.out or f"outputs/benchmark/{self.preset}_b{self.batch}_{device}.json"
