@@ -212,3 +212,28 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
                 raise ParameterError(f"--{key} needs a value") from None
         out[key] = yaml.safe_load(raw)
     return out
+
+
+class ConfigIO:
+    """Mixin for config dataclasses: plain-dict, YAML and copy-with-changes round trips, every
+    path going through :func:`from_dict` so errors name the key, the value and the source."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain types only (tuples become lists): safe for YAML, JSON and weights-only checkpoints."""
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls: type[T], data: Mapping[str, Any], source: str | None = None) -> T:
+        return from_dict(cls, data, source=source)
+
+    @classmethod
+    def from_yaml(cls: type[T], path: str | Path, overrides: Mapping[str, Any] | None = None) -> T:
+        """From a YAML file (a mapping of fields; empty means the defaults), then ``overrides``."""
+        return from_yaml(cls, path, overrides)
+
+    def to_yaml(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+    def replace(self: T, **changes: Any) -> T:
+        """A checked copy with ``changes``."""
+        return from_dict(type(self), {**self.to_dict(), **changes}, source=f"{type(self).__name__}.replace()")

@@ -16,17 +16,15 @@ construction validates too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal, Mapping, TypeVar
+from typing import Any, Literal, TypeVar
 
-from seqclr import config as _params
-from seqclr.config import ParameterError
+from seqclr.config import ConfigIO
+from seqclr.train.optimization import OPTIMIZERS, check_optimization
 
 DATA_SOURCES = ("synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv")
 DECODERS = ("ctc", "attention")
 FEATURES = ("V", "H", "HV")
 AUGMENTATIONS = ("light", "seqclr", "simclr", "none")
-OPTIMIZERS = ("adadelta", "adam", "adamw", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
 RANDOM_INIT = ("", "random")
 
@@ -34,7 +32,7 @@ C = TypeVar("C", bound="RecognizerTrainConfig")
 
 
 @dataclass
-class RecognizerTrainConfig:
+class RecognizerTrainConfig(ConfigIO):
     """Fields shared by the protocols: data, model, the decoder-training recipe, bookkeeping."""
 
     # data
@@ -143,26 +141,7 @@ class RecognizerTrainConfig:
         one_of("augmentation", AUGMENTATIONS)
         if self.batch_size < 1:
             raise bad("batch_size", ">= 1")
-        if self.iterations < 1:
-            raise bad("iterations", ">= 1")
-        one_of("optimizer", OPTIMIZERS)
-        if not self.lr > 0:
-            raise bad("lr", "> 0")
-        if not 0 <= self.rho < 1:
-            raise bad("rho", "in [0, 1)")
-        if not self.eps > 0:
-            raise bad("eps", "> 0")
-        if not 0 <= self.momentum < 1:
-            raise bad("momentum", "in [0, 1)")
-        if self.weight_decay < 0:
-            raise bad("weight_decay", ">= 0")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise bad("grad_clip", "> 0 or None")
-        ms = self.lr_milestones
-        if any(not 0 < m < 1 for m in ms) or list(ms) != sorted(ms):
-            raise bad("lr_milestones", "increasing fractions of the iterations in (0, 1)")
-        if not 0 < self.lr_gamma <= 1:
-            raise bad("lr_gamma", "in (0, 1]")
+        check_optimization(self, bad)
         if self.val_every < 0:
             raise bad("val_every", ">= 0 (0 = no validation)")
         if self.eval_batch_size < 1:
@@ -177,33 +156,6 @@ class RecognizerTrainConfig:
         if not self.output_dir:
             raise bad("output_dir", "a non-empty path")
         return self
-
-    # -- (de)serialization -----------------------------------------------------------------
-
-    def to_dict(self) -> dict:
-        """Plain types only (tuples become lists): JSON / YAML safe."""
-        return _params.to_dict(self)
-
-    @classmethod
-    def from_dict(cls: type[C], data: Mapping[str, Any], source: str | None = None) -> C:
-        """From a plain dict; unknown keys, wrong types and bad values raise ParameterError whose
-        message starts with ``source``."""
-        try:
-            return _params.from_dict(cls, data, source=source)
-        except ParameterError:
-            raise
-        except ValueError as err:  # from __post_init__'s validate()
-            raise ParameterError(f"{source}: {err}" if source else str(err)) from None
-
-    @classmethod
-    def from_yaml(cls: type[C], path: str | Path, overrides: Mapping[str, Any] | None = None) -> C:
-        values = _params.load_yaml(path)
-        values.update(overrides or {})
-        return cls.from_dict(values, source=str(path))
-
-    def replace(self: C, **changes: Any) -> C:
-        """A checked copy with ``changes``."""
-        return self.from_dict({**self.to_dict(), **changes}, source=f"{type(self).__name__}.replace()")
 
 
 @dataclass

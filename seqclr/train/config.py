@@ -15,11 +15,10 @@ the value and, when given, the source (file) it came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
-from seqclr import config as _params
-from seqclr.config import ParameterError
+from seqclr.config import ConfigIO
+from seqclr.train.optimization import OPTIMIZERS, check_optimization
 
 DATA_SOURCES = ("synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv")
 METHODS = ("seqclr-all", "seqclr-window", "seqclr-frame", "simclr", "simclr-contextual")
@@ -27,7 +26,6 @@ REPRESENTATIONS = ("V", "H", "HV")
 HEADS = ("bilstm", "mlp", "none")
 MAPPINGS = ("all", "window", "frame", "simclr")
 AUGMENTATIONS = ("seqclr", "simclr", "light")
-OPTIMIZERS = ("adadelta", "adam", "adamw", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -42,7 +40,7 @@ def _where(source: str | None) -> str:
 
 
 @dataclass
-class PretrainConfig:
+class PretrainConfig(ConfigIO):
     """Everything one SeqCLR pretraining run needs. Defaults = the embedded CPU demo."""
 
     # data: build_source(data, split=data_split, size=data_size, seed=data_seed, root=data_root, **data_options)
@@ -142,26 +140,7 @@ class PretrainConfig:
         one_of("augmentation", AUGMENTATIONS)
         if self.batch_size < 2:
             raise bad("batch_size", ">= 2 (the contrastive loss needs negatives)")
-        if self.iterations < 1:
-            raise bad("iterations", ">= 1")
-        one_of("optimizer", OPTIMIZERS)
-        if not self.lr > 0:
-            raise bad("lr", "> 0")
-        if not 0 <= self.rho < 1:
-            raise bad("rho", "in [0, 1)")
-        if not self.eps > 0:
-            raise bad("eps", "> 0")
-        if not 0 <= self.momentum < 1:
-            raise bad("momentum", "in [0, 1)")
-        if self.weight_decay < 0:
-            raise bad("weight_decay", ">= 0")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise bad("grad_clip", "> 0 or None")
-        ms = self.lr_milestones
-        if any(not 0 < m < 1 for m in ms) or list(ms) != sorted(ms):
-            raise bad("lr_milestones", "increasing fractions of the iterations in (0, 1)")
-        if not 0 < self.lr_gamma <= 1:
-            raise bad("lr_gamma", "in (0, 1]")
+        check_optimization(self, bad)
         if self.loss_chunk_size is not None and self.loss_chunk_size < 1:
             raise bad("loss_chunk_size", ">= 1 or None")
         one_of("device", DEVICES)
@@ -190,40 +169,6 @@ class PretrainConfig:
                 kw[name] = getattr(self, name)
         kw.update(n_instances=self.n_instances, proj_dim=self.proj_dim, proj_hidden=self.proj_hidden, input_width=self.width)
         return kw
-
-    # -- (de)serialization -----------------------------------------------------------------
-
-    def to_dict(self) -> dict:
-        """Plain types only (tuples become lists), safe for YAML/JSON and weights_only checkpoints."""
-        return _params.to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str | None = None) -> "PretrainConfig":
-        """From a plain dict: unknown keys (with the closest valid name), wrong types and bad values
-        raise ParameterError (a ValueError) whose message starts with ``source``."""
-        try:
-            return _params.from_dict(cls, data, source=source)
-        except ParameterError:
-            raise
-        except ValueError as err:  # from __post_init__'s validate()
-            raise ParameterError(f"{_where(source)}{err}") from None
-
-    @classmethod
-    def from_yaml(cls, path: str | Path, overrides: Mapping[str, Any] | None = None) -> "PretrainConfig":
-        """From a YAML file (a mapping of fields; empty = the defaults), then ``overrides``."""
-        values = _params.load_yaml(path)
-        values.update(overrides or {})
-        return cls.from_dict(values, source=str(path))
-
-    def to_yaml(self, path: str | Path) -> None:
-        import yaml
-
-        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
-
-    def replace(self, **changes: Any) -> "PretrainConfig":
-        """A checked copy with ``changes``."""
-        return self.from_dict({**self.to_dict(), **changes}, source="PretrainConfig.replace()")
-
 
 def paper_recipe(domain: str = "handwriting", method: str = "seqclr-window", **overrides: Any) -> PretrainConfig:
     """Appendix D's pretraining recipe for ``domain`` ("handwriting" | "scene") and ``method``:
