@@ -13,6 +13,10 @@ NOTEBOOK_PARAMS: dict[str, str] = {
     "augmentation_explorer": "seqclr.explorer.params:ExplorerParams",
     "benchmark": "seqclr.benchmark.config:BenchmarkConfig",
     "pretrain": "seqclr.train.notebook:PretrainNotebookParams",
+    "decoder_eval": "seqclr.evaluate.notebook:DecoderEvalNotebookParams",
+    "finetune": "seqclr.evaluate.notebook:FinetuneNotebookParams",
+    "results": "seqclr.evaluate.notebook:ResultsParams",
+    "embeddings_umap": "seqclr.evaluate.notebook:EmbeddingsParams",
 }
 
 

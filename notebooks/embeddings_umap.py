@@ -1,0 +1,132 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Instance embeddings with UMAP
+#
+# How do encoders pretrained with different methods organise the instances the contrastive
+# loss works on? Each image of a set of rendered words (by default the TEST fonts, never seen in
+# pretraining) is cut into instances: frames (frame-to-instance) or windows (window-to-instance)
+# of the representation R (V, H or HV; no projection head, so every method compares). The
+# embedded renderer knows where each glyph is drawn (`char_boxes`), so every instance gets the
+# character under it. The instances are embedded in 2-D with UMAP (seeded: the same parameters
+# give the same picture), colored by that character and by position in the word, encoders side
+# by side; then the nearest neighbours (cosine) of a few query instances are shown as crops.
+# A good sequence representation puts instances of the same character together, across words.
+
+# %% tags=["parameters"]
+from typing import Optional
+
+encoders: dict = {
+    "seqclr-window": "outputs/study/pretrain/seqclr-window/encoder.pt",
+    "simclr": "outputs/study/pretrain/simclr/encoder.pt",
+    "random init": "random",
+}  # name: encoder.pt of save_encoder, or "random"
+random_encoder: str = "tiny"  # preset of the "random" encoders
+data: str = "synthetic-handwriting"  # an embedded source (it knows where each glyph is drawn)
+split: str = "test"
+n_images: int = 48
+data_seed: int = 0
+charset: str = "english95"
+kind: str = "frame"  # frame | window
+representation: str = "H"  # V | H | HV
+n_instances: int = 5  # windows per image (kind window)
+seed: int = 0
+n_neighbors: int = 15  # UMAP neighbourhood
+min_dist: float = 0.1
+top_chars: int = 12  # characters given their own colour
+n_queries: int = 6
+k: int = 6  # nearest neighbours shown per query
+output_dir: Optional[str] = None  # figures and embeddings.json go here (None: not saved)
+
+# %%
+from seqclr.config import from_namespace
+from seqclr.evaluate.notebook import EmbeddingsParams
+
+params = from_namespace(EmbeddingsParams, globals())
+
+# %% [markdown]
+# ## Images and instances
+
+# %%
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+from IPython.display import display
+
+from seqclr.data.dataset import WordDataset, build_source
+from seqclr.evaluate.embeddings import embed_instances
+from seqclr.evaluate.notebook import load_encoder_or_random
+
+ds = WordDataset(build_source(params.data, split=params.split, size=params.n_images, seed=params.data_seed, charset=params.charset), params.charset)
+items = [ds[i] for i in range(len(ds))]
+images = [it["image"][0].numpy() for it in items]
+inst = {}
+for name, path in params.encoders.items():
+    encoder = load_encoder_or_random(path, params.random_encoder, params.seed)
+    inst[name] = embed_instances(encoder, items, params.kind, params.representation, params.n_instances)
+first = next(iter(inst.values()))
+on_glyph = float(np.mean(first.char != "∅"))
+print(f"{len(items)} images, {len(first)} {params.kind} instances per encoder ({on_glyph:.0%} on a glyph)")
+
+# %% [markdown]
+# ## UMAP, encoders side by side
+
+# %%
+from IPython.display import Image
+
+from seqclr.evaluate.embeddings import umap_2d, umap_figure
+from seqclr.evaluate.report import figure_png
+
+layouts = {name: umap_2d(s.z, params.seed, params.n_neighbors, params.min_dist) for name, s in inst.items()}
+for name, xy in layouts.items():
+    print(name, "layout sha256", hashlib.sha256(np.ascontiguousarray(xy).tobytes()).hexdigest()[:16])
+umap_png = figure_png(umap_figure(layouts, inst, params.top_chars))
+display(Image(umap_png))
+
+# %% [markdown]
+# ## Nearest neighbours as image crops
+# Each row: a query instance (blue frame) and its nearest instances from OTHER words (cosine on
+# R); titles in green where the neighbour lies on the same character. The agreement rate is
+# measured over all on-glyph instances, not just the rows shown.
+
+# %%
+from seqclr.evaluate.embeddings import nearest_neighbours, neighbour_char_agreement, neighbours_figure, pick_queries
+
+agreement = {}
+figs_nn = {}
+for name, s in inst.items():
+    all_q = pick_queries(s, len(s), params.seed)
+    nn_all = nearest_neighbours(s.z, all_q, params.k, exclude_same_image=s.image)
+    agreement[name] = neighbour_char_agreement(s.char, all_q, nn_all)
+    queries = pick_queries(s, params.n_queries, params.seed)
+    nn = nearest_neighbours(s.z, queries, params.k, exclude_same_image=s.image)
+    fig = neighbours_figure(images, s, queries, nn, title=f"{name}: same-character rate of the {params.k} nearest {agreement[name]:.1%}")
+    figs_nn[name] = figure_png(fig)
+    display(Image(figs_nn[name]))
+print({name: round(v, 4) for name, v in agreement.items()})
+
+# %%
+if params.output_dir:
+    out = Path(params.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "umap.png").write_bytes(umap_png)
+    for name, png in figs_nn.items():
+        (out / f"neighbours_{name.replace(' ', '_')}.png").write_bytes(png)
+    summary = {"agreement": agreement, "instances": len(first), "images": len(items), "params": {k: v for k, v in vars(params).items()}}
+    (out / "embeddings.json").write_text(json.dumps(summary, indent=1))
+    print("wrote", out)

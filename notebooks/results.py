@@ -1,0 +1,97 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Results: tables 1 and 2, figure 7
+#
+# Collects every evaluation run's `metrics.json` under `runs_dir` (decoder evaluation and
+# fine-tuning / supervised baseline, written by notebooks/decoder_eval.ipynb,
+# notebooks/finetune.ipynb or `python -m seqclr.evaluate`) into tables laid out like tables 1 and
+# 2 of SeqCLR (Aberdam et al. 2021), and plots the word error rate against the labeled fraction
+# on log-log axes as figure 7 does. The defaults read the committed replication study in
+# `outputs/reference/runs` (see outputs/reference/README.md). Numbers are percentages.
+
+# %% tags=["parameters"]
+from typing import Optional
+
+runs_dir: str = "outputs/reference/runs"  # searched recursively for metrics.json
+table2_metric: str = "acc"  # acc | ed1 | cer | wer
+output_dir: Optional[str] = None  # tables.md and wer_vs_labels.png go here (None: not saved)
+
+# %%
+from seqclr.config import from_namespace
+from seqclr.evaluate.notebook import ResultsParams
+
+params = from_namespace(ResultsParams, globals())
+
+# %%
+from pathlib import Path
+
+from IPython.display import Image, Markdown, display
+
+from seqclr.evaluate.report import collect_runs, figure_png, markdown_table, table1, table2, wer_figure
+
+rows = collect_runs(params.runs_dir)
+print(f"{len(rows)} runs under {params.runs_dir}")
+
+# %% [markdown]
+# ## Table 1: decoder evaluation (frozen encoder), Acc and ED1
+
+# %%
+t1 = markdown_table(*table1(rows))
+display(Markdown(t1))
+
+# %% [markdown]
+# ## Table 2: fine-tuning with 5%, 10%, 100% of the labels
+
+# %%
+t2 = markdown_table(*table2(rows, params.table2_metric))
+display(Markdown(f"Metric: {params.table2_metric}\n\n" + t2))
+
+# %% [markdown]
+# ## Character error rates
+# The same tables with CER (lower is better): at small scale, where word accuracies are all near
+# zero, the character error rate is what separates the runs.
+
+# %%
+t1_cer = markdown_table(*table1(rows, ("cer",)))
+t2_cer = markdown_table(*table2(rows, "cer"))
+display(Markdown("Decoder evaluation, CER\n\n" + t1_cer + "\n\nFine-tuning, CER\n\n" + t2_cer))
+
+# %% [markdown]
+# ## All runs
+
+# %%
+cols = ["protocol", "method", "dataset", "decoder", "feature", "label_fraction", "subset_size", "iterations", "acc", "ed1", "cer", "wer", "seconds"]
+body = [[f"{r[c]:.4f}" if isinstance(r[c], float) and c not in ("label_fraction", "seconds") else str(r[c]) for c in cols] for r in rows]
+display(Markdown(markdown_table(cols, body)))
+
+# %% [markdown]
+# ## Figure 7: word error rate against the labeled fraction (log-log)
+
+# %%
+wer_png = figure_png(wer_figure(rows))
+display(Image(wer_png))
+
+# %%
+if params.output_dir:
+    out = Path(params.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tables.md").write_text(
+        f"## Table 1 (Acc, ED1)\n\n{t1}\n\n## Table 2 ({params.table2_metric})\n\n{t2}\n\n"
+        f"## Table 1 (CER)\n\n{t1_cer}\n\n## Table 2 (CER)\n\n{t2_cer}\n"
+    )
+    (out / "wer_vs_labels.png").write_bytes(wer_png)
+    print("wrote", out / "tables.md", "and", out / "wer_vs_labels.png")

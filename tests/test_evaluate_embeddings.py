@@ -1,0 +1,102 @@
+"""Instance spans, the character under each instance (hand-made boxes and real rendered words),
+nearest neighbours, and seeded UMAP (one test: numba compiles once per process)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from seqclr.evaluate.embeddings import (
+    NO_CHAR,
+    chars_under,
+    embed_instances,
+    instance_spans,
+    nearest_neighbours,
+    neighbour_char_agreement,
+    umap_2d,
+)
+
+
+def test_frame_spans_tile_the_image():
+    spans = instance_spans("frame", 4, 100)
+    assert spans.tolist() == [[0, 25], [25, 50], [50, 75], [75, 100]]
+
+
+@pytest.mark.parametrize("t, n", [(26, 5), (7, 3), (5, 5)])
+def test_window_spans_follow_the_pooling_bins(t, n):
+    """A window covers exactly the frames the instance mapping averages into it."""
+    from seqclr.contrastive.instance_mapping import adaptive_pool_weights
+
+    w = adaptive_pool_weights(torch.tensor([t]), t, n)[0]
+    frames = instance_spans("frame", t, 100)
+    spans = instance_spans("window", t, 100, n)
+    for i in range(n):
+        used = torch.nonzero(w[i]).flatten().tolist()
+        assert spans[i].tolist() == pytest.approx([frames[used[0], 0], frames[used[-1], 1]])
+
+
+def test_chars_under_hand_made_boxes():
+    spans = instance_spans("frame", 10, 100)  # [0,10), [10,20), ...
+    boxes = np.array([[12, 30], [28, 52], [70, 75]], dtype=np.float32)  # "a", "b", " " (space) then nothing
+    got = chars_under(spans, boxes, "ab ")
+    # [20, 30) overlaps "a" by 10 columns and "b" by 2; [50, 60) only "b" (2); the space is no glyph
+    assert got == [NO_CHAR, "a", "a", "b", "b", "b", NO_CHAR, NO_CHAR, NO_CHAR, NO_CHAR]
+    assert chars_under(spans[:2], None, "ab") == [NO_CHAR, NO_CHAR]
+    with pytest.raises(ValueError, match="do not match label"):
+        chars_under(spans, boxes, "abcd")
+
+
+def test_embed_instances_of_rendered_words():
+    from seqclr.data.dataset import WordDataset, build_source
+    from seqclr.models.encoder import SequenceEncoder, get_encoder_config
+
+    ds = WordDataset(build_source("synthetic-handwriting", split="test", size=3, seed=0), "english95")
+    items = [ds[i] for i in range(3)]
+    torch.manual_seed(0)
+    enc = SequenceEncoder(get_encoder_config("tiny"))
+    frames = embed_instances(enc, items, "frame", "H")
+    t = enc.frames_for_width(100)
+    assert frames.z.shape == (3 * t, enc.representation_dim("H"))
+    assert frames.image.tolist() == sum([[i] * t for i in range(3)], [])
+    for i, it in enumerate(items):
+        chars = set(frames.char[frames.image == i]) - {NO_CHAR}
+        assert chars and chars <= set(it["label"])
+        # the instance under each character's box centre carries that character
+        for c, (x0, x1) in zip(it["label"], it["char_boxes"].tolist()):
+            if x1 - x0 >= 2 * 100 / t and not c.isspace():
+                centre = (x0 + x1) / 2
+                j = np.flatnonzero((frames.image == i) & (frames.span[:, 0] <= centre) & (centre < frames.span[:, 1]))[0]
+                assert frames.char[j] == c
+    windows = embed_instances(enc, items, "window", "V", n_instances=5)
+    assert windows.z.shape == (15, enc.representation_dim("V")) and windows.position.max() == 4
+    # a window is the mean of its frames' V
+    v = enc(torch.stack([items[0]["image"]])).V[0].detach().numpy()
+    assert np.allclose(windows.z[0], v[: int(np.ceil(t / 5))].mean(0), atol=1e-5)
+
+
+def test_nearest_neighbours_and_agreement():
+    z = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [1, 0.05]], dtype=np.float32)
+    image = np.array([0, 0, 1, 1, 2])
+    nn = nearest_neighbours(z, [0, 2], k=2)
+    assert nn[0].tolist() == [4, 1] and nn[1].tolist() == [3, 1]
+    nn_other = nearest_neighbours(z, [0], k=2, exclude_same_image=image)
+    assert nn_other[0].tolist() == [4, 3]  # instance 1 shares image 0
+    chars = np.array(["a", "a", "b", "b", "a"], dtype=object)
+    assert neighbour_char_agreement(chars, [0, 2], nn) == pytest.approx(0.75)
+
+
+def test_umap_is_seeded_and_reproducible():
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.normal(0, 0.1, (20, 8)) + 3 * np.eye(8)[0], rng.normal(0, 0.1, (20, 8)) + 3 * np.eye(8)[1]])
+    a = umap_2d(z, seed=3, n_neighbors=5)
+    b = umap_2d(z, seed=3, n_neighbors=5)
+    c = umap_2d(z, seed=4, n_neighbors=5)
+    assert a.shape == (40, 2) and np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+    # the two clusters stay apart in 2-D
+    gap = np.linalg.norm(a[:20].mean(0) - a[20:].mean(0))
+    spread = max(a[:20].std(0).max(), a[20:].std(0).max())
+    assert gap > 2 * spread
+    with pytest.raises(ValueError, match="at least 4"):
+        umap_2d(z[:3])
