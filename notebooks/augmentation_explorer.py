@@ -38,10 +38,10 @@ frames: int = 26
 output_dir: str = ""
 
 # %%
-from seqclr.config import from_namespace
+from seqclr.notebook_params import notebook_parameters
 from seqclr.explorer import ExplorerParams
 
-params = from_namespace(ExplorerParams, globals())
+params = notebook_parameters(ExplorerParams, globals())
 params
 
 # %%

@@ -51,9 +51,9 @@ out: str = ""
 
 # %%
 from seqclr.benchmark import BenchmarkConfig
-from seqclr.config import from_namespace
+from seqclr.notebook_params import notebook_parameters
 
-params = from_namespace(BenchmarkConfig, globals())
+params = notebook_parameters(BenchmarkConfig, globals())
 params
 
 # %%

@@ -77,10 +77,10 @@ output_dir: str = "outputs/evaluate/decoder_eval"
 n_examples: int = 8  # test images shown with their predictions
 
 # %%
-from seqclr.config import from_namespace
+from seqclr.notebook_params import notebook_parameters
 from seqclr.evaluate.notebook import DecoderEvalNotebookParams
 
-params = from_namespace(DecoderEvalNotebookParams, globals())
+params = notebook_parameters(DecoderEvalNotebookParams, globals())
 cfg, n_examples = params.split()
 print(f"{cfg.decoder} decoder on {cfg.feature} of", cfg.checkpoint or "a random encoder", f"({cfg.iterations} iterations, batch {cfg.batch_size})")
 

@@ -52,10 +52,10 @@ k: int = 6  # nearest neighbours shown per query
 output_dir: Optional[str] = None  # figures and embeddings.json go here (None: not saved)
 
 # %%
-from seqclr.config import from_namespace
+from seqclr.notebook_params import notebook_parameters
 from seqclr.evaluate.notebook import EmbeddingsParams
 
-params = from_namespace(EmbeddingsParams, globals())
+params = notebook_parameters(EmbeddingsParams, globals())
 
 # %% [markdown]
 # ## Images and instances

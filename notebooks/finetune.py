@@ -78,10 +78,10 @@ output_dir: str = "outputs/evaluate/finetune"
 n_examples: int = 8  # test images shown with their predictions
 
 # %%
-from seqclr.config import from_namespace
+from seqclr.notebook_params import notebook_parameters
 from seqclr.evaluate.notebook import FinetuneNotebookParams
 
-params = from_namespace(FinetuneNotebookParams, globals())
+params = notebook_parameters(FinetuneNotebookParams, globals())
 cfg, n_examples = params.split()
 what = "supervised baseline (random encoder)" if cfg.random_init else f"fine-tuning {cfg.checkpoint}"
 print(f"{what}: {cfg.decoder} decoder on {cfg.feature}, {cfg.label_fraction:g} of the labels, {cfg.iterations} iterations")

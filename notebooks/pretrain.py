@@ -86,10 +86,10 @@ seed: int = 0
 progress: bool = True
 
 # %%
-from seqclr.config import from_namespace
+from seqclr.notebook_params import notebook_parameters
 from seqclr.train.notebook import PretrainNotebookParams
 
-params = from_namespace(PretrainNotebookParams, globals())
+params = notebook_parameters(PretrainNotebookParams, globals())
 cfg, gpus = params.split()
 print(cfg.method, "with the", cfg.encoder, "encoder on", cfg.data, f"({cfg.iterations} iterations, batch {cfg.batch_size})")
 

@@ -31,10 +31,10 @@ table2_metric: str = "acc"  # acc | ed1 | cer | wer
 output_dir: Optional[str] = None  # tables.md and wer_vs_labels.png go here (None: not saved)
 
 # %%
-from seqclr.config import from_namespace
+from seqclr.notebook_params import notebook_parameters
 from seqclr.evaluate.notebook import ResultsParams
 
-params = from_namespace(ResultsParams, globals())
+params = notebook_parameters(ResultsParams, globals())
 
 # %%
 from pathlib import Path

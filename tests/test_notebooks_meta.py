@@ -81,3 +81,14 @@ def test_yaml_typo_is_caught(tmp_path):
     bad.write_text("n_sample: 3\n")
     with pytest.raises(ParameterError, match=r"typo.yaml: unknown parameter 'n_sample'.*did you mean 'n_samples'"):
         from_yaml(params_class("augmentation_explorer"), bad)
+
+
+def test_notebooks_resolve_relative_paths_from_the_repository_root(tmp_path, monkeypatch):
+    from seqclr.notebook_params import enter_project_root
+
+    root = NOTEBOOKS.parent
+    monkeypatch.chdir(NOTEBOOKS)  # where JupyterLab and nbval start a notebook's kernel
+    assert enter_project_root() == root and Path.cwd() == root
+    monkeypatch.chdir(tmp_path)  # outside a checkout the working directory stays
+    enter_project_root()
+    assert Path.cwd() == tmp_path
