@@ -161,7 +161,7 @@ def test_perspective_map_is_cv2s(corners):
     pts = np.stack([(xs + 0.5) * mw / W - 0.5, (ys + 0.5) * mh / H - 0.5, np.ones_like(xs)], -1)
     src = pts @ np.linalg.inv(m).T
     src = src[..., :2] / src[..., 2:]
-    grid = O.geometric_grid(H, W, O.perspective_matrix(torch.tensor(corners, dtype=torch.float32)[None], H, W))
+    grid = O.geometric_grid(H, W, O.perspective_matrix(corners[None], H, W))
     gx = (grid[0, ..., 0].double().numpy() + 1) * W / 2 - 0.5
     gy = (grid[0, ..., 1].double().numpy() + 1) * H / 2 - 0.5
     assert np.abs(gx - src[..., 0]).max() < 2e-3
@@ -231,7 +231,7 @@ def test_piecewise_affine_random_field_close_to_skimage(seed):
     ref = t(np.stack([gx.ravel(), gy.ravel()], 1)).reshape(H, W, 2)
     n4 = torch.tensor([4])
     disp = O.piecewise_displacement(torch.tensor(off, dtype=torch.float32)[None], n4, n4, H, W)
-    grid = O.geometric_grid(H, W, torch.eye(3)[None], None, (disp, n4, n4))[0].double().numpy()
+    grid = O.geometric_grid(H, W, np.eye(3)[None], None, (disp, n4, n4))[0].double().numpy()
     got = np.stack([(grid[..., 0] + 1) * W / 2 - 0.5, (grid[..., 1] + 1) * H / 2 - 0.5], -1)
     displacement = np.abs(ref - np.stack([gx, gy], -1)).mean()
     assert displacement > 0.3  # the field is not trivial

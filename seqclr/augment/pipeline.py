@@ -151,170 +151,200 @@ def index_params(params: Params, idx: torch.Tensor | slice | list[int]) -> Param
     return out
 
 
-def _geo_matrix(name: str, p: Params, idx: torch.Tensor, h: int, w: int) -> torch.Tensor | None:
+def _geo_matrix(name: str, p: Params, idx: np.ndarray, h: int, w: int) -> np.ndarray | None:
     """The output->source map of one geometric op (N_sub, 3, 3), or None (piecewise)."""
-    def get(key: str) -> torch.Tensor:
-        return p[f"{name}.{key}"][idx]
 
-    def px(frac: torch.Tensor, size: int) -> torch.Tensor:
+    def get(key: str) -> np.ndarray:
+        return p[f"{name}.{key}"].numpy()[idx].astype(np.float64)
+
+    def px(frac: np.ndarray, size: int) -> np.ndarray:
         """imgaug crops whole pixels: round the fraction to them."""
-        return torch.round(frac * size) / size
+        return np.round(frac * size) / size
 
-    if name in ("crop_vertical",):
-        z = torch.zeros(len(idx), device=idx.device)
+    z = np.zeros(len(idx))
+    if name == "crop_vertical":
         return O.crop_matrix(px(get("top"), h), px(get("bottom"), h), z, z, h, w)
     if name in ("crop_horizontal", "crop_aggressive"):
-        z = torch.zeros(len(idx), device=idx.device)
         return O.crop_matrix(z, z, px(get("left"), w), px(get("right"), w), h, w)
     if name == "random_resized_crop":
         return O.resized_crop_matrix(get("x0"), get("y0"), get("w"), get("h"), h, w)
     if name == "perspective":
         return O.perspective_matrix(get("corners"), h, w)
     if name == "flip":
-        return O.flip_matrix(torch.ones(len(idx), dtype=torch.bool, device=idx.device), w)
+        return O.flip_matrix(np.ones(len(idx)), w)
     if name == "piecewise_affine":
         return None
     raise ValueError(f"unknown geometric op {name!r}")
 
 
-def geometric_grid_for(p: Params, idx: torch.Tensor, height: int, width: int, device) -> torch.Tensor:
+def geometric_grid_for(p: Params, idx, height: int, width: int, device) -> torch.Tensor:
     """The fused sampling grid (len(idx), H, W, 2) of every active geometric op of
-    images ``idx`` (it depends on the parameters only, not on the pixels)."""
+    images ``idx`` (it depends on the parameters only, not on the pixels). The maps
+    are composed in each image's own order on the CPU (numpy), then one grid is built
+    on ``device``."""
+    idx = idx.cpu().numpy() if torch.is_tensor(idx) else np.asarray(idx)
     ops = p["ops"]
     n, h, w = len(idx), height, width
     geo = [i for i, name in enumerate(ops) if name in GEOMETRIC_OPS]
-    act = p["active"][idx][:, geo]  # (n, G)
-    rank = p["order"][idx][:, geo].clone()
-    rank[~act] = 10_000  # inactive last (and they are identity anyway)
-    eye = torch.eye(3).expand(n, 3, 3)
-    mats = []
+    act = p["active"].numpy()[idx][:, geo]  # (n, G)
+    big = np.iinfo(np.int64).max
+    rank = np.where(act, p["order"].numpy()[idx][:, geo], big)  # inactive last (identity anyway)
+    eye = O._eye(n)
+    mats = np.empty((n, len(geo), 3, 3))
     pw_col = None
     for j, i in enumerate(geo):
         m = _geo_matrix(ops[i], p, idx, h, w)
         if m is None:
             pw_col = j
-            mats.append(eye)
+            mats[:, j] = eye
         else:
-            mats.append(torch.where(act[:, j].view(n, 1, 1), m, eye))
-    mats_t = torch.stack(mats, dim=1)  # (n, G, 3, 3)
-    perm = rank.argsort(dim=1)
-    sorted_m = mats_t.gather(1, perm.view(n, -1, 1, 1).expand(-1, -1, 3, 3))
-    sorted_rank = rank.gather(1, perm)
-    pw_rank = None
-    if pw_col is not None:
-        pw_rank = torch.where(act[:, pw_col], rank[:, pw_col], torch.full_like(rank[:, pw_col], 10_000))
-    before = eye.clone()
-    after = eye.clone()
+            mats[:, j] = np.where(act[:, j, None, None], m, eye)
+    perm = np.argsort(rank, axis=1, kind="stable")
+    sorted_m = np.take_along_axis(mats, perm[:, :, None, None], axis=1)
+    sorted_rank = np.take_along_axis(rank, perm, axis=1)
+    pw_rank = rank[:, pw_col] if pw_col is not None else np.full(n, big)
+    before, after = eye, eye.copy()
     for j in range(len(geo)):
-        m = sorted_m[:, j]
-        if pw_rank is None:
-            before = before @ m
-        else:
-            is_before = (sorted_rank[:, j] < pw_rank).view(n, 1, 1)
-            before = torch.where(is_before, before @ m, before)
-            after = torch.where(is_before, after, after @ m)
+        is_before = (sorted_rank[:, j] < pw_rank)[:, None, None]
+        before = np.where(is_before, before @ sorted_m[:, j], before)
+        after = np.where(is_before, after, after @ sorted_m[:, j])
     piecewise = None
     if pw_col is not None:
-        pw_on = act[:, pw_col]
-        nb_r = p["piecewise_affine.nb_rows"][idx]
-        nb_c = p["piecewise_affine.nb_cols"][idx]
-        disp = O.piecewise_displacement(p["piecewise_affine.offsets"][idx], nb_r, nb_c, h, w)
+        nb_r = p["piecewise_affine.nb_rows"].numpy()[idx]
+        nb_c = p["piecewise_affine.nb_cols"].numpy()[idx]
+        disp = O.piecewise_displacement(p["piecewise_affine.offsets"].numpy()[idx], nb_r, nb_c, h, w)
         # zero where inactive (clipping into the image moves border points even at offset 0)
-        piecewise = (disp * pw_on.view(n, 1, 1, 1), nb_r, nb_c)
-    dev = device
-    return O.geometric_grid(
-        h,
-        w,
-        before.to(dev),
-        after.to(dev) if piecewise else None,
-        tuple(t.to(dev) for t in piecewise) if piecewise else None,
-    )
+        piecewise = (disp * act[:, pw_col, None, None, None], nb_r, nb_c)
+    return O.geometric_grid(h, w, before, after if piecewise else None, piecewise, device=device)
 
 
-def _photometric(name: str, x: torch.Tensor, p: Params, idx: torch.Tensor) -> torch.Tensor:
-    dev = x.device
-    xs = x[idx.to(dev)]
+_CONV_OPS = ("linear_contrast", "blur", "sharpen")  # photometric ops that are a kernel + bias
 
-    def get(key: str) -> torch.Tensor:
-        return p[f"{name}.{key}"][idx].to(dev)
 
-    if name == "linear_contrast":
-        return O.linear_contrast(xs, get("alpha"))
-    if name == "blur":
-        s = get("sigma")
-        return O.gaussian_blur(xs, s, O.gaussian_kernel_size(float(p["blur.sigma"].max())))
-    if name == "sharpen":
-        return O.sharpen(xs, get("alpha"), get("lightness"))
-    if name == "color_jitter":
-        return O.color_jitter(xs, get("brightness"), get("contrast"))
-    raise ValueError(f"unknown photometric op {name!r}")
+def conv_params(params: Params, names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every image's kernel and bias (CPU) for each photometric op in ``names`` that is
+    a linear filter: (N, len(names), K, K) kernels, (N, len(names)) biases, K the largest
+    kernel size (blur's, by imgaug's rule for the batch's largest sigma)."""
+    ksize = 3
+    if "blur" in names:
+        ksize = max(ksize, O.gaussian_kernel_size(float(params["blur.sigma"].max())))
+    kernels, biases = [], []
+    for name in names:
+        if name == "linear_contrast":
+            k, b = O.contrast_as_conv(params["linear_contrast.alpha"], ksize)
+        elif name == "blur":
+            k = O.blur_kernels(params["blur.sigma"], ksize)
+            b = torch.zeros(k.shape[0])
+        elif name == "sharpen":
+            k = O.centered(O.sharpen_kernels(params["sharpen.alpha"], params["sharpen.lightness"]), ksize)
+            b = torch.zeros(k.shape[0])
+        else:
+            raise ValueError(f"{name!r} is not a linear filter")
+        kernels.append(k)
+        biases.append(b)
+    return torch.stack(kernels, dim=1), torch.stack(biases, dim=1)
+
+
+def plan_stages(params: Params) -> tuple[list[str], np.ndarray]:
+    """The stages of a batch and each image's sequence of them.
+
+    Stages are the photometric ops, each alone, then one fused geometric stage (last)
+    if any geometric op is enabled. Returns ``(stages, seq)`` where ``seq`` (N, S) int
+    holds the stage index each image runs at each position, ``S`` once its subset has
+    ended. The fused warp sits where the image's first active geometric op is.
+    """
+    ops = params["ops"]
+    active = params["active"].numpy()
+    order = params["order"].numpy()
+    n = active.shape[0]
+    for name in ops:
+        if name not in PHOTOMETRIC_OPS and name not in GEOMETRIC_OPS:
+            raise ValueError(f"augment.apply: unknown op {name!r}")
+    photo = [i for i, name in enumerate(ops) if name in PHOTOMETRIC_OPS]
+    geo = [i for i, name in enumerate(ops) if name in GEOMETRIC_OPS]
+    stages = [ops[i] for i in photo] + ([_GEO] if geo else [])
+    big = np.iinfo(np.int64).max
+    rank = np.full((n, len(stages)), big, dtype=np.int64)
+    for j, i in enumerate(photo):
+        rank[:, j] = np.where(active[:, i], order[:, i], big)
+    if geo:
+        rank[:, -1] = np.where(active[:, geo], order[:, geo], big).min(axis=1)
+    perm = np.argsort(rank, axis=1, kind="stable")
+    seq = np.where(np.take_along_axis(rank, perm, axis=1) < big, perm, len(stages))
+    return stages, seq
 
 
 def apply(x: torch.Tensor, params: Params) -> torch.Tensor:
     """Apply sampled (or fixed) parameters to x (N, C, H, W) float in [0, 1].
 
-    Each image gets its active ops in its own order; the work is grouped per
-    (position, stage) so the Python loop runs over at most stages^2 groups, never
-    over images.
+    Each image gets its active ops in its own order. The work is grouped per
+    (position, stage): the Python loop runs over at most stages^2 groups, never over
+    images; each group gathers its images, runs the op on them at once and scatters
+    them back (a group that is the whole batch runs in place of it). Per-image
+    kernels and the one fused sampling grid are built once per call.
     """
     if x.dim() != 4 or not x.is_floating_point():
         raise ValueError(f"augment.apply: expected float (N, C, H, W), got {tuple(x.shape)} {x.dtype}")
-    # parameters are small: index and build matrices on the CPU, move only the grid
+    # parameters are small: index and build matrices on the CPU, move only the results
     params = {k: (v.cpu() if torch.is_tensor(v) else v) for k, v in params.items()}
-    ops = params["ops"]
-    active = params["active"]
-    order = params["order"]
     n = x.shape[0]
-    if active.shape[0] != n:
-        raise ValueError(f"augment.apply: params for {active.shape[0]} images, batch has {n}")
-    if len(ops) == 0 or n == 0:
+    if params["active"].shape[0] != n:
+        raise ValueError(f"augment.apply: params for {params['active'].shape[0]} images, batch has {n}")
+    stages, seq = plan_stages(params)
+    if not stages or n == 0:
         return x.clone()
-    # stages: each photometric op alone, all geometric ops fused into one
-    stages: list[str] = []
-    stage_rank = []
-    stage_active = []
-    big = 10_000
-    geo_cols = [i for i, name in enumerate(ops) if name in GEOMETRIC_OPS]
-    for i, name in enumerate(ops):
-        if name in PHOTOMETRIC_OPS:
-            stages.append(name)
-            stage_active.append(active[:, i])
-            stage_rank.append(torch.where(active[:, i], order[:, i], torch.full_like(order[:, i], big)))
-        elif name not in GEOMETRIC_OPS:
-            raise ValueError(f"augment.apply: unknown op {name!r}")
-    if geo_cols:
-        ga = active[:, geo_cols]
-        gr = torch.where(ga, order[:, geo_cols], torch.full_like(order[:, geo_cols], big))
-        stages.append(_GEO)
-        stage_active.append(ga.any(dim=1))
-        stage_rank.append(gr.min(dim=1).values)
-    rank = torch.stack(stage_rank, dim=1)  # (N, S)
-    act = torch.stack(stage_active, dim=1)
-    perm = rank.argsort(dim=1)  # stage index at each position
-    perm_act = act.gather(1, perm)
-    grid = row_of = None
-    if geo_cols:
-        # one grid for all images with a geometric op, whatever their position
-        geo_idx = torch.nonzero(stage_active[-1]).flatten()
-        if geo_idx.numel():
-            grid = geometric_grid_for(params, geo_idx, x.shape[-2], x.shape[-1], x.device)
-            row_of = torch.full((n,), -1, dtype=torch.long)
-            row_of[geo_idx] = torch.arange(geo_idx.numel())
+    n_stages = len(stages)
+    dev = x.device
+    # linear filters (contrast, blur, sharpen) of one position run as ONE depthwise conv
+    conv_names = [s for s in stages if s in _CONV_OPS]
+    slot = np.full(n_stages + 1, -1)
+    for j, name in enumerate(conv_names):
+        slot[stages.index(name)] = j
+    if conv_names:
+        kernels, biases = conv_params(params, conv_names)
+    geo_idx = grid = None
+    geo_start = [0] * (n_stages + 1)
+    if stages[-1] == _GEO:
+        # one grid for every image with a geometric op, its rows ordered by the position
+        # of that op, so each position's warp reads a contiguous slice of it
+        is_geo = seq == n_stages - 1
+        geo_pos = np.where(is_geo.any(axis=1), is_geo.argmax(axis=1), n_stages)
+        geo_order = np.argsort(geo_pos, kind="stable")
+        counts = np.bincount(geo_pos, minlength=n_stages + 1)[:n_stages]
+        geo_start = [0] + np.cumsum(counts).tolist()
+        if geo_start[-1]:
+            geo_idx = torch.from_numpy(geo_order[: geo_start[-1]].copy())
+            grid = geometric_grid_for(params, geo_idx, x.shape[-2], x.shape[-1], dev)
+            geo_idx = geo_idx.to(dev)
     out = x.clone()
-    for pos in range(len(stages)):
-        col_act = perm_act[:, pos]
-        if not bool(col_act.any()):
-            break
-        col = perm[:, pos]
-        for s, stage in enumerate(stages):
-            idx = torch.nonzero(col_act & (col == s)).flatten()
-            if idx.numel() == 0:
-                continue
-            if stage == _GEO:
-                res = O.warp(out[idx.to(out.device)], grid[row_of[idx].to(out.device)])
+    for pos in range(n_stages):
+        col = seq[:, pos]
+        if conv_names:
+            rows = np.flatnonzero(slot[col] >= 0)
+            if rows.size:
+                r = torch.from_numpy(rows)
+                s = torch.from_numpy(slot[col[rows]])
+                k, b = kernels[r, s].to(dev), biases[r, s].to(dev)
+                if rows.size == n:  # the whole batch, in order
+                    out = O.depthwise_conv(out, k, b).clamp_(0.0, 1.0)
+                else:
+                    idx = r.to(dev)
+                    out.index_copy_(0, idx, O.depthwise_conv(out.index_select(0, idx), k, b).clamp_(0.0, 1.0))
+        if "color_jitter" in stages:
+            rows = np.flatnonzero(col == stages.index("color_jitter"))
+            if rows.size:
+                r = torch.from_numpy(rows)
+                bright = params["color_jitter.brightness"][r].to(dev)
+                contrast = params["color_jitter.contrast"][r].to(dev)
+                idx = r.to(dev)
+                out.index_copy_(0, idx, O.color_jitter(out.index_select(0, idx), bright, contrast))
+        a, b = geo_start[pos], geo_start[pos + 1]
+        if a < b:
+            idx = geo_idx[a:b]
+            if b - a == n:
+                out = O.warp(out.index_select(0, idx), grid[a:b]).index_select(0, torch.argsort(idx))
             else:
-                res = _photometric(stage, out, params, idx)
-            out[idx.to(out.device)] = res
+                out.index_copy_(0, idx, O.warp(out.index_select(0, idx), grid[a:b]))
     return out
 
 
