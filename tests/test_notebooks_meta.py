@@ -64,15 +64,30 @@ def test_parameters_cell_matches_dataclass(stem):
 YAMLS = sorted(PARAMETERS.rglob("*.yaml"))
 
 
+def _pack_where_it_points(values: dict, tmp_path: Path, monkeypatch) -> None:
+    """A ``data: packed`` file names a folder the user packs first (validation reads its
+    manifest): pack one batch of rendered words there, under a temporary working directory."""
+    from seqclr.data.packed import pack_dataset
+    from seqclr.data.synthetic import SyntheticWords
+
+    root = Path(values["data_root"])
+    assert not root.is_absolute(), f"data_root {root}: use a path relative to the repository"
+    monkeypatch.chdir(tmp_path)
+    pack_dataset(SyntheticWords(size=values.get("batch_size", 32)), root, values.get("height", 32), values.get("width", 100))
+
+
 @pytest.mark.parametrize("path", YAMLS, ids=[str(p.relative_to(PARAMETERS)) for p in YAMLS])
-def test_every_yaml_validates_against_its_notebook(path: Path):
+def test_every_yaml_validates_against_its_notebook(path: Path, tmp_path, monkeypatch):
     stem = path.relative_to(PARAMETERS).parts[0]
     assert (NOTEBOOKS / f"{stem}.ipynb").exists(), f"{path}: no notebook notebooks/{stem}.ipynb for this folder"
     cell = cell_defaults(NOTEBOOKS / f"{stem}.ipynb")
     import yaml
 
-    keys = set(yaml.safe_load(path.read_text()) or {})
+    values = yaml.safe_load(path.read_text()) or {}
+    keys = set(values)
     assert keys <= set(cell), f"{path}: not parameters of {stem}: {sorted(keys - set(cell))}"
+    if values.get("data") == "packed":
+        _pack_where_it_points(values, tmp_path, monkeypatch)
     from_yaml(params_class(stem), path)
 
 

@@ -14,11 +14,14 @@ GPU is fed by a single host-to-device copy per step and augmentations run on the
 
     python -m seqclr.data.packed synthetic-handwriting outputs/packed/hw --size 10000
     python -m seqclr.data.packed lmdb outputs/packed/iiit5k --root data/IIIT5K_lmdb
+
+Pretraining reads a pack with ``data: packed`` and ``data_root: <folder>`` (seqclr.train.data).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import shutil
@@ -128,6 +131,42 @@ def pack_dataset(
     return PackedWords(path)
 
 
+def _read_json(folder: Path, name: str, kind: type):
+    file = folder / name
+    try:
+        value = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(file, f"{name} missing (an interrupted pack?)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(file, f"corrupt JSON ({err})") from None
+    if not isinstance(value, kind):
+        raise DataError(file, f"expected a JSON {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def read_manifest(path: str | os.PathLike) -> dict:
+    """The manifest of the packed folder ``path``, checked without reading images or labels
+    (cheap enough for config validation): the folder, the three files, the format and the
+    count / height / width / charset keys. DataError naming the folder or file otherwise."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DataError(path, "packed dataset folder not found")
+    manifest = _read_json(path, MANIFEST, dict)
+    if manifest.get("format") != "seqclr-packed":
+        raise DataError(path / MANIFEST, "not a seqclr packed dataset manifest")
+    if manifest.get("version") != FORMAT_VERSION:
+        raise DataError(path / MANIFEST, f"format version {manifest.get('version')!r}, expected {FORMAT_VERSION}")
+    for key in ("count", "height", "width"):
+        if not isinstance(manifest.get(key), int) or manifest[key] < 1:
+            raise DataError(path / MANIFEST, f"{key} must be a positive integer, got {manifest.get(key)!r}")
+    if not isinstance(manifest.get("charset"), str):
+        raise DataError(path / MANIFEST, f"charset must be a name, got {manifest.get('charset')!r}")
+    for name in (IMAGES, LABELS):
+        if not (path / name).is_file():
+            raise DataError(path / name, f"{name} missing (an interrupted pack?)")
+    return manifest
+
+
 class PackedWords:
     """A packed folder opened read-only: ``images`` is the (N, H, W) uint8 memmap.
 
@@ -138,15 +177,9 @@ class PackedWords:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        if not self.path.is_dir():
-            raise DataError(self.path, "packed dataset folder not found")
-        self.manifest = self._read_json(MANIFEST, dict)
-        if self.manifest.get("format") != "seqclr-packed":
-            raise DataError(self.path / MANIFEST, "not a seqclr packed dataset manifest")
-        if self.manifest.get("version") != FORMAT_VERSION:
-            raise DataError(self.path / MANIFEST, f"format version {self.manifest.get('version')!r}, expected {FORMAT_VERSION}")
-        n, h, w = (int(self.manifest[k]) for k in ("count", "height", "width"))
-        self.labels: list[str] = self._read_json(LABELS, list)
+        self.manifest = read_manifest(self.path)
+        n, h, w = (self.manifest[k] for k in ("count", "height", "width"))
+        self.labels: list[str] = _read_json(self.path, LABELS, list)
         if len(self.labels) != n:
             raise DataError(self.path / LABELS, f"{len(self.labels)} labels, manifest says {n} images")
         file = self.path / IMAGES
@@ -168,18 +201,6 @@ class PackedWords:
         self.images = np.load(file, mmap_mode="r")
         self.height, self.width = h, w
 
-    def _read_json(self, name: str, kind: type):
-        file = self.path / name
-        try:
-            value = json.loads(file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataError(file, f"{name} missing (an interrupted pack?)") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise DataError(file, f"corrupt JSON ({err})") from None
-        if not isinstance(value, kind):
-            raise DataError(file, f"expected a JSON {kind.__name__}, got {type(value).__name__}")
-        return value
-
     def __len__(self) -> int:
         return len(self.labels)
 
@@ -188,11 +209,23 @@ class PackedWords:
 
     def verify(self, chunk: int = 8192) -> None:
         """Recompute the images' crc32 (reads the whole file); DataError if it differs."""
+        images = np.load(self.path / IMAGES, mmap_mode="r")  # the whole file, also for a head() view
         crc = 0
-        for s in range(0, len(self), chunk):
-            crc = zlib.crc32(np.ascontiguousarray(self.images[s : s + chunk]), crc)
+        for s in range(0, len(images), chunk):
+            crc = zlib.crc32(np.ascontiguousarray(images[s : s + chunk]), crc)
         if crc != self.manifest.get("images_crc32"):
             raise DataError(self.path / IMAGES, "corrupt: crc32 of the images differs from the manifest")
+
+    def head(self, n: int) -> "PackedWords":
+        """The first ``n`` images (a view of the same memmap, no copy): what ``data_size`` keeps
+        of the other sources. Returns self when the pack has no more than ``n`` images."""
+        if n < 1:
+            raise ValueError(f"{self.path}: head({n}) needs n >= 1")
+        if n >= len(self):
+            return self
+        view = copy.copy(self)
+        view.images, view.labels = self.images[:n], self.labels[:n]
+        return view
 
     def batch(self, start: int, n: int) -> torch.Tensor:
         """Images start..start+n as one uint8 tensor (n, 1, H, W) (one contiguous read)."""
@@ -226,6 +259,12 @@ class PackedBatches:
     shuffle: "index" (a permutation per epoch, each batch read as sorted indices), "block"
     (blocks of ``block_size`` contiguous images in permuted order: every read is contiguous) or
     "none". The order is a pure function of (seed, epoch); the incomplete last batch is dropped.
+    "index" is the permutation of seqclr.train.sampler.DeterministicBatchSampler.
+    rank / world_size: ``batch_size`` is the global batch; this rank gets the contiguous slice
+    ``[rank * B / world, (rank + 1) * B / world)`` of every global batch (as the sampler does).
+    sort: yield each batch in sorted index order (the default; reads go forward in the file);
+    False keeps the permutation's order (read sorted, reordered on the device), so the batches
+    equal those of DeterministicBatchSampler element for element.
     pin: stage batches in two alternating page-locked buffers and copy with non_blocking.
     """
 
@@ -241,6 +280,9 @@ class PackedBatches:
         shuffle: str = "index",
         block_size: int = 64,
         as_float: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+        sort: bool = True,
     ) -> None:
         if shuffle not in self.SHUFFLES:
             raise ValueError(f"PackedBatches: shuffle must be one of {self.SHUFFLES}, got {shuffle!r}")
@@ -248,11 +290,16 @@ class PackedBatches:
             raise ValueError(f"PackedBatches: batch_size {batch_size} not in [1, {len(packed)}] ({packed.path})")
         if shuffle == "block" and (block_size < 1 or batch_size % block_size):
             raise ValueError(f"PackedBatches: batch_size {batch_size} must be a multiple of block_size {block_size}")
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"PackedBatches: need 0 <= rank < world_size, got rank={rank}, world_size={world_size}")
+        if batch_size % world_size:
+            raise ValueError(f"PackedBatches: batch_size {batch_size} must be a multiple of the world size {world_size}")
         self.packed, self.batch_size, self.seed = packed, int(batch_size), int(seed)
+        self.rank, self.world_size, self.per_rank = int(rank), int(world_size), int(batch_size) // int(world_size)
         self.device = torch.device(device)
         self.pin = (self.device.type == "cuda") if pin is None else bool(pin and torch.cuda.is_available())
-        self.shuffle, self.block_size, self.as_float = shuffle, int(block_size), as_float
-        shape = (self.batch_size, packed.height, packed.width)
+        self.shuffle, self.block_size, self.as_float, self.sort = shuffle, int(block_size), as_float, bool(sort)
+        shape = (self.per_rank, packed.height, packed.width)
         self._buffers = [torch.empty(shape, dtype=torch.uint8, pin_memory=self.pin) for _ in range(2 if self.pin else 1)]
         self._events: list = [None] * len(self._buffers)
         self.epoch = 0
@@ -261,7 +308,7 @@ class PackedBatches:
         return len(self.packed) // self.batch_size
 
     def batch_indices(self, epoch: int) -> list[np.ndarray]:
-        """The sorted image indices of every batch of ``epoch``."""
+        """This rank's image indices of every batch of ``epoch`` (sorted unless ``sort=False``)."""
         n, b = len(self.packed), self.batch_size
         rng = np.random.default_rng([self.seed, int(epoch)])
         if self.shuffle == "index":
@@ -272,9 +319,12 @@ class PackedBatches:
             order = (blocks[:, None] * self.block_size + np.arange(self.block_size)).reshape(-1)
         else:
             order = np.arange(n)
-        return [np.sort(order[i * b : (i + 1) * b]) for i in range(len(self))]
+        lo, hi = self.rank * self.per_rank, (self.rank + 1) * self.per_rank
+        batches = [order[i * b : (i + 1) * b][lo:hi] for i in range(len(self))]
+        return [np.sort(idx) for idx in batches] if self.sort else batches
 
     def _read(self, idx: np.ndarray, slot: int) -> torch.Tensor:
+        """The images of the sorted ``idx`` into buffer ``slot``."""
         buf = self._buffers[slot]
         if self._events[slot] is not None:
             self._events[slot].synchronize()  # the copy from this buffer two batches ago is done
@@ -289,15 +339,21 @@ class PackedBatches:
         """Batches ``start``.. of ``epoch`` on the device."""
         for i, idx in enumerate(self.batch_indices(epoch)[start:]):
             slot = i % len(self._buffers)
+            back = None  # unsorted batch: position of each wanted image in the sorted read
+            if not self.sort:
+                ahead = np.argsort(idx, kind="stable")
+                idx, back = idx[ahead], np.argsort(ahead)
             buf = self._read(idx, slot)
             if self.device.type == "cpu":
-                x = buf.clone()
+                x = buf if (self.as_float or back is not None) else buf.clone()  # to(float) / index_select copy
             else:
                 x = buf.to(self.device, non_blocking=self.pin)
                 if self.pin:
                     ev = torch.cuda.Event()
                     ev.record()
                     self._events[slot] = ev
+            if back is not None:
+                x = x.index_select(0, torch.as_tensor(back, device=self.device))
             x = x.unsqueeze(1)
             yield x.to(torch.float32).div_(255.0) if self.as_float else x
 

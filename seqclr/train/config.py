@@ -20,7 +20,7 @@ from typing import Any, Literal
 from seqclr.config import ConfigIO
 from seqclr.train.optimization import OPTIMIZERS, check_optimization
 
-DATA_SOURCES = ("synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv")
+DATA_SOURCES = ("synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv", "packed")
 METHODS = ("seqclr-all", "seqclr-window", "seqclr-frame", "simclr", "simclr-contextual")
 REPRESENTATIONS = ("V", "H", "HV")
 HEADS = ("bilstm", "mlp", "none")
@@ -35,6 +35,67 @@ def _where(source: str | None) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Packed data: checked from the manifest when the config is validated, before any compute.
+# --------------------------------------------------------------------------------------------
+
+
+def check_pack(cfg: "PretrainConfig", where: str = "") -> None:
+    """ValueError naming data_root and the key unless data_root is a complete pack whose images
+    are cfg.height x cfg.width, whose charset keeps no image that cfg.charset would drop, and
+    which holds at least one batch (of min(count, data_size) images)."""
+    import json
+    from pathlib import Path
+
+    from seqclr.data.charset import get_charset
+    from seqclr.data.packed import LABELS, read_manifest
+    from seqclr.data.readers.base import DataError
+
+    root = cfg.data_root
+    if not root:
+        raise ValueError(f"{where}data 'packed' needs data_root: the folder written by `python -m seqclr.data.packed`")
+    try:
+        manifest = read_manifest(root)
+    except DataError as err:
+        file = "" if Path(err.path) == Path(root) else f"{err.path}: "
+        hint = f" (write it with `python -m seqclr.data.packed SOURCE {root}`)" if not Path(root).is_dir() else ""
+        raise ValueError(f"{where}data_root {root!r} is not a complete packed dataset: {file}{err.reason}{hint}") from None
+    for key in ("height", "width"):
+        if manifest[key] != getattr(cfg, key):
+            raise ValueError(
+                f"{where}data_root {root!r}: the pack's images have {key} {manifest[key]} "
+                f"(manifest.json), but {key} is {getattr(cfg, key)}; repack with --{key} {getattr(cfg, key)}"
+            )
+    try:
+        charset = get_charset(cfg.charset)
+    except ValueError as err:
+        raise ValueError(f"{where}charset: {err}") from None
+    packed_charset = manifest["charset"]
+    try:
+        symbols = get_charset(packed_charset).symbols
+    except ValueError:  # a custom charset: check the labels themselves
+        symbols = None
+    if symbols is not None:
+        uncovered = [c for c in symbols if not charset.covers(c)]
+    else:
+        labels = json.loads((Path(root) / LABELS).read_text(encoding="utf-8"))
+        uncovered = sorted({c for label in labels for c in charset.unknown_chars(label)})
+    if uncovered:
+        raise ValueError(
+            f"{where}data_root {root!r}: the pack's charset {packed_charset!r} (manifest.json) is not "
+            f"compatible with charset {cfg.charset!r}: it keeps characters {''.join(uncovered[:20])!r} that "
+            f"{cfg.charset!r} drops; repack with --charset {cfg.charset}"
+        )
+    if cfg.data_options:
+        raise ValueError(f"{where}data_options must be empty for data 'packed' (the pack fixed its source), got {cfg.data_options!r}")
+    n = min(manifest["count"], cfg.data_size or manifest["count"])
+    if n < cfg.batch_size:
+        raise ValueError(
+            f"{where}data_root {root!r}: {n} images (count {manifest['count']}, data_size {cfg.data_size}), "
+            f"fewer than one batch of batch_size {cfg.batch_size}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
 # The pretraining config.
 # --------------------------------------------------------------------------------------------
 
@@ -43,14 +104,15 @@ def _where(source: str | None) -> str:
 class PretrainConfig(ConfigIO):
     """Everything one SeqCLR pretraining run needs. Defaults = the embedded CPU demo."""
 
-    # data: build_source(data, split=data_split, size=data_size, seed=data_seed, root=data_root, **data_options)
-    data: Literal["synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv"] = "synthetic-handwriting"
+    # data: build_source(data, split=data_split, size=data_size, seed=data_seed, root=data_root, **data_options);
+    # "packed": the folder data_root written by `python -m seqclr.data.packed` (seqclr.data.packed)
+    data: Literal["synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv", "packed"] = "synthetic-handwriting"
     data_split: str = "train"
     data_size: int | None = 1024  # number of images (None = the whole source; synthetic: its default size)
     data_seed: int = 0
-    data_root: str | None = None  # folder / file of real datasets (lmdb, iam, cvl, rimes, tsv)
+    data_root: str | None = None  # folder / file of real datasets (lmdb, iam, cvl, rimes, tsv) or of a pack
     data_options: dict = field(default_factory=dict)  # more keyword arguments of the reader
-    cache_data: bool = True  # render / decode all images once into memory (uint8; small datasets)
+    cache_data: bool = True  # render / decode all images once into memory (uint8; small datasets); packed: ignored
     charset: str = "english95"
     height: int = 32
     width: int = 100
@@ -155,6 +217,8 @@ class PretrainConfig(ConfigIO):
             raise bad("log_every", ">= 1")
         if isinstance(self.resume, str) and not self.resume:
             raise bad("resume", "a bool or a non-empty checkpoint path")
+        if self.data == "packed":
+            check_pack(self, where)  # reads the manifest only
         return self
 
     # -- model arguments -------------------------------------------------------------------

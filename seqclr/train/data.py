@@ -1,6 +1,11 @@
 """Training data for pretraining: the configured source as a WordDataset, optionally rendered /
 decoded once into an in-memory uint8 cache, served in the order of the deterministic sampler.
 
+``data: packed`` reads a folder written by ``python -m seqclr.data.packed`` instead: the images
+are already a preprocessed uint8 memmap, so nothing is rendered or cached (``cache_data`` is
+ignored) and each batch crosses to the device as bytes (PackedSource). For the same images in
+the same order, both paths yield the same batches.
+
 Labels are not used by pretraining (self-supervised); only images leave this module.
 """
 
@@ -17,13 +22,25 @@ from seqclr.train.sampler import DeterministicBatchSampler
 SYNTHETIC = ("synthetic-handwriting", "synthetic-print")
 
 
+def open_pack(cfg: PretrainConfig):
+    """The PackedWords of ``cfg.data_root`` (checked by cfg.validate), its first ``data_size``
+    images when data_size is set (as for real datasets)."""
+    from seqclr.data.packed import PackedWords
+
+    packed = PackedWords(cfg.data_root)
+    return packed.head(cfg.data_size) if cfg.data_size is not None else packed
+
+
 def build_dataset(cfg: PretrainConfig, source: str | None = None):
     """WordDataset of cfg's source (fixed-size cfg.height x cfg.width images). For real datasets
     ``data_root`` is passed as the reader's first argument (path / root / gt_file) and
-    ``data_size`` keeps the first images; ``data_options`` go to the reader as keyword arguments."""
+    ``data_size`` keeps the first images; ``data_options`` go to the reader as keyword arguments.
+    For ``data: packed`` the opened pack (items are WordDataset-like dicts)."""
     from seqclr.data.dataset import SOURCES, WordDataset, build_source
 
     where = _where(source)
+    if cfg.data == "packed":
+        return open_pack(cfg)
     kw = dict(cfg.data_options)
     if cfg.data in SYNTHETIC:
         kw.setdefault("split", cfg.data_split)
@@ -75,6 +92,9 @@ class BatchSource:
                 persistent_workers=num_workers > 0,
             )
 
+    def __len__(self) -> int:
+        return self.sampler.steps_per_epoch
+
     def epoch_batches(self, epoch: int, start: int = 0) -> Iterator[torch.Tensor]:
         self.sampler.set_position(epoch, start)
         if self.cache is not None:
@@ -85,8 +105,47 @@ class BatchSource:
                 yield batch["image"]
 
 
-def build_batches(cfg: PretrainConfig, rank: int = 0, world_size: int = 1, pin: bool = False) -> BatchSource:
-    """The dataset, its deterministic sampler and (if ``cfg.cache_data``) the in-memory cache."""
+class PackedSource:
+    """BatchSource's interface over a packed folder: ``epoch_batches(epoch, start)`` yields this
+    rank's float32 (B/world, 1, H, W) batches in [0, 1], already on ``device``.
+
+    The order is ``sampler``'s (DeterministicBatchSampler: a pure function of (seed, epoch), each
+    global batch split into contiguous per-rank slices), image for image: PackedBatches draws the
+    same permutation and keeps its order (``sort=False``), so a resumed run sees exactly the
+    batches of an uninterrupted one and a pack of a source trains like that source's cache."""
+
+    def __init__(self, packed, sampler: DeterministicBatchSampler, device: torch.device | str = "cpu", pin: bool = False):
+        from seqclr.data.packed import PackedBatches
+
+        if len(packed) != sampler.n:
+            raise ValueError(f"{packed.path}: {len(packed)} images, the sampler has {sampler.n}")
+        self.packed, self.sampler = packed, sampler
+        self.batches = PackedBatches(
+            packed, sampler.batch_size, seed=sampler.seed, device=device, pin=pin, shuffle="index",
+            as_float=True, rank=sampler.rank, world_size=sampler.world_size, sort=False,
+        )  # fmt: skip
+
+    def __len__(self) -> int:
+        return self.sampler.steps_per_epoch
+
+    def epoch_batches(self, epoch: int, start: int = 0) -> Iterator[torch.Tensor]:
+        self.sampler.set_position(epoch, start)  # checks start as BatchSource does
+        yield from self.batches.epoch_batches(epoch, start)
+
+
+def build_batches(
+    cfg: PretrainConfig, rank: int = 0, world_size: int = 1, pin: bool = False, device: torch.device | str | None = None
+) -> BatchSource | PackedSource:
+    """The dataset, its deterministic sampler and (if ``cfg.cache_data``) the in-memory cache; for
+    ``data: packed`` a PackedSource (no cache: ``cache_data`` is ignored) whose batches are made
+    on ``device`` (None: the current CUDA device when ``pin``, which the loop sets for CUDA
+    training, else the CPU)."""
+    if cfg.data == "packed":
+        packed = open_pack(cfg)
+        sampler = DeterministicBatchSampler(len(packed), cfg.batch_size, seed=cfg.seed, rank=rank, world_size=world_size)
+        if device is None:
+            device = torch.device("cuda", torch.cuda.current_device()) if pin and torch.cuda.is_available() else "cpu"
+        return PackedSource(packed, sampler, device, pin)
     ds = build_dataset(cfg)
     sampler = DeterministicBatchSampler(len(ds), cfg.batch_size, seed=cfg.seed, rank=rank, world_size=world_size)
     cache = render_cache(ds, cfg.num_workers) if cfg.cache_data else None

@@ -285,7 +285,7 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
     model = model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)
     seed_everything(cfg.seed, ctx.rank)
     try:
-        batches = build_batches(cfg, ctx.rank, world, pin=device.type == "cuda")
+        batches = build_batches(cfg, ctx.rank, world, pin=device.type == "cuda", device=device)
     except ValueError as err:
         raise ValueError(f"data {cfg.data!r} (data_size={cfg.data_size}, batch_size={cfg.batch_size}): {err}") from err
     steps_per_epoch = batches.sampler.steps_per_epoch
