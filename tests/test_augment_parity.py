@@ -261,3 +261,13 @@ def test_same_params_both_backends(words, preset, tol):
     assert change > 10  # the augmentation did change the images
     assert mae(got, ref) <= tol
     assert mae(got, ref) < change / 4
+
+
+def test_benchmark_rates_both_backends_and_imgaug_processes(words):
+    """The benchmark's measurements run: ours and imgaug on the same images, and imgaug on
+    two worker processes at once (no speed asserted: speed goes to the printed table)."""
+    from seqclr.augment.benchmark import imgaug_processes_rate, pipeline_rates
+
+    ours, ref = pipeline_rates(words, ref_images=2, repeat=1)
+    multi = imgaug_processes_rate(words[:2], 2, seconds=0.2)
+    assert all(np.isfinite(r) and r > 0 for r in (ours, ref, multi))

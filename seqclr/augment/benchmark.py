@@ -1,13 +1,15 @@
 """Throughput of the imgaug reference vs our batched torch pipeline (images/s).
 
-    python -m seqclr.augment.benchmark [--batch 256] [--device cpu] [--threads N]
+    python -m seqclr.augment.benchmark [--batch 256] [--device cpu] [--threads N] [--ref-procs P]
 
 Both run on the same batch of 32x100 word-like images, in one process. imgaug is
 timed per image, as the authors' data loader used it; ours on the whole batch.
 Per-op rows fix every image to that one op (ours: all images in one call).
 ``--threads`` defaults to 1: imgaug is single-threaded, so this is the per-core
 comparison, and on a shared CPU torch's OpenMP workers wait on busy cores
-(``--threads 0`` keeps torch's own default).
+(``--threads 0`` keeps torch's own default). ``--threads 2 --ref-procs 2`` is the
+whole-machine comparison on a 2-core CPU: ours on both cores against imgaug on two
+processes at once (one more table row).
 """
 
 from __future__ import annotations
@@ -57,6 +59,51 @@ def _sync(device: torch.device) -> None:
     sync(device)
 
 
+def _imgaug_worker(args: tuple) -> float:
+    """One process of the multi-process imgaug reference: augment ``images`` in a loop for
+    ``seconds``; returns images/s (run in a fresh process: imgaug is single-threaded)."""
+    spec, images, seconds, seed = args
+    from seqclr.augment.reference import build_imgaug, import_imgaug
+
+    import_imgaug()
+    import cv2
+
+    cv2.setNumThreads(1)
+    aug = build_imgaug(get_spec(spec))
+    aug.seed_(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        done, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            for im in images:
+                aug(image=im)
+            done += len(images)
+        return done / (time.perf_counter() - t0)
+
+
+def imgaug_processes_rate(images: np.ndarray, processes: int, spec: str = "seqclr", seconds: float = 3.0) -> float:
+    """imgaug on ``processes`` worker processes at once (a DataLoader's workers): total images/s."""
+    import multiprocessing as mp
+
+    import os
+
+    # fresh interpreters with one BLAS/OpenMP thread each: the processes are the parallelism
+    ctx = mp.get_context("spawn")
+    keys = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: "1" for k in keys})
+    try:
+        with ctx.Pool(processes) as pool:
+            rates = pool.map(_imgaug_worker, [(spec, np.asarray(images), seconds, i) for i in range(processes)])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return float(sum(rates))
+
+
 def pipeline_rates(
     images: np.ndarray, device: str | torch.device = "cpu", ref_images: int = 48, repeat: int = 3, spec: str = "seqclr"
 ) -> tuple[float, float | None]:
@@ -91,8 +138,18 @@ def pipeline_rates(
     return ours_rate, ref_rate
 
 
-def run(batch: int = 256, device: str = "cpu", threads: int | None = 1, ref_images: int = 48, repeat: int = 3):
-    """Time both backends and print the table; returns rows (name, imgaug img/s or None, ours img/s)."""
+def run(
+    batch: int = 256,
+    device: str = "cpu",
+    threads: int | None = 1,
+    ref_images: int = 48,
+    repeat: int = 3,
+    ref_procs: int = 0,
+):
+    """Time both backends and print the table; returns rows (name, imgaug img/s or None, ours img/s).
+
+    ``ref_procs`` > 1 also times imgaug on that many processes at once (the whole CPU, as a
+    DataLoader with that many workers would use it) for the pipeline row."""
     if threads and threads > 0:
         torch.set_num_threads(threads)
     dev = torch.device(device)
@@ -132,6 +189,7 @@ def run(batch: int = 256, device: str = "cpu", threads: int | None = 1, ref_imag
         # the full SeqCLR pipeline: random params each call (sampling included in ours)
         ours_rate, ref_rate = pipeline_rates(imgs, dev, ref_images if have_imgaug else 0, repeat, "seqclr")
         rows.append(("SeqCLR pipeline", ref_rate, ours_rate))
+        multi = imgaug_processes_rate(ref_sub, ref_procs) if have_imgaug and ref_procs > 1 else None
 
         for name, (ref_kw, our_kw) in per_op.items():
             params = fixed_params(batch, [name], **our_kw)
@@ -155,6 +213,11 @@ def run(batch: int = 256, device: str = "cpu", threads: int | None = 1, ref_imag
         rs = f"{r:14.0f}" if r else f"{'-':>14s}"
         ratio = f"{o / r:7.0f}x" if r else f"{'-':>8s}"
         print(f"{name:18s} {rs} {o:12.0f} {ratio}")
+    if multi:
+        print(
+            f"{'SeqCLR pipeline':18s} {multi:14.0f} {rows[0][2]:12.0f} {rows[0][2] / multi:7.0f}x"
+            f"   (imgaug on {ref_procs} processes at once, ours on {torch.get_num_threads()} threads)"
+        )
     return rows
 
 
@@ -165,8 +228,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
     ap.add_argument("--ref-images", type=int, default=48, help="images imgaug is timed on (it is slow)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--ref-procs", type=int, default=0, help="also time imgaug on this many processes at once (e.g. 2 = the whole CPU)"
+    )
     args = ap.parse_args(argv)
-    run(args.batch, args.device, args.threads, args.ref_images, args.repeat)
+    run(args.batch, args.device, args.threads, args.ref_images, args.repeat, args.ref_procs)
 
 
 if __name__ == "__main__":

@@ -316,7 +316,23 @@ def apply(x: torch.Tensor, params: Params) -> torch.Tensor:
             geo_idx = torch.from_numpy(geo_order[: geo_start[-1]].copy())
             grid = geometric_grid_for(params, geo_idx, x.shape[-2], x.shape[-1], dev)
             geo_idx = geo_idx.to(dev)
-    out = x.clone()
+    # every image with an op is written at position 0, so out starts empty (no copy of x)
+    out = torch.empty_like(x)
+    idle = np.flatnonzero(seq[:, 0] == n_stages)  # no active op at all (sequential specs)
+    if idle.size:
+        i = torch.from_numpy(idle).to(dev)
+        out.index_copy_(0, i, x.index_select(0, i))
+    src = x
+
+    def run(rows: torch.Tensor, fn) -> None:
+        """out[rows] = fn(src[rows]); rows: CPU or device indices, or None = all, in order."""
+        nonlocal out
+        if rows is None:
+            out = fn(src)
+        else:
+            idx = rows.to(dev)
+            out.index_copy_(0, idx, fn(src.index_select(0, idx)))
+
     for pos in range(n_stages):
         col = seq[:, pos]
         if conv_names:
@@ -325,26 +341,17 @@ def apply(x: torch.Tensor, params: Params) -> torch.Tensor:
                 r = torch.from_numpy(rows)
                 s = torch.from_numpy(slot[col[rows]])
                 k, b = kernels[r, s].to(dev), biases[r, s].to(dev)
-                if rows.size == n:  # the whole batch, in order
-                    out = O.depthwise_conv(out, k, b).clamp_(0.0, 1.0)
-                else:
-                    idx = r.to(dev)
-                    out.index_copy_(0, idx, O.depthwise_conv(out.index_select(0, idx), k, b).clamp_(0.0, 1.0))
+                run(None if rows.size == n else r, lambda t: O.depthwise_conv(t, k, b).clamp_(0.0, 1.0))
         if "color_jitter" in stages:
             rows = np.flatnonzero(col == stages.index("color_jitter"))
             if rows.size:
                 r = torch.from_numpy(rows)
-                bright = params["color_jitter.brightness"][r].to(dev)
-                contrast = params["color_jitter.contrast"][r].to(dev)
-                idx = r.to(dev)
-                out.index_copy_(0, idx, O.color_jitter(out.index_select(0, idx), bright, contrast))
+                bright, contrast = (params[f"color_jitter.{key}"][r].to(dev) for key in ("brightness", "contrast"))
+                run(r, lambda t: O.color_jitter(t, bright, contrast))
         a, b = geo_start[pos], geo_start[pos + 1]
         if a < b:
-            idx = geo_idx[a:b]
-            if b - a == n:
-                out = O.warp(out.index_select(0, idx), grid[a:b]).index_select(0, torch.argsort(idx))
-            else:
-                out.index_copy_(0, idx, O.warp(out.index_select(0, idx), grid[a:b]))
+            run(geo_idx[a:b], lambda t: O.warp(t, grid[a:b]))
+        src = out
     return out
 
 
