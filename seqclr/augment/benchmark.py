@@ -5,8 +5,9 @@
 Both run on the same batch of 32x100 word-like images, in one process. imgaug is
 timed per image, as the authors' data loader used it; ours on the whole batch.
 Per-op rows fix every image to that one op (ours: all images in one call).
-``--threads`` defaults to 1: imgaug is single-threaded, so this is the per-core
-comparison, and on a shared CPU torch's OpenMP workers wait on busy cores
+imgaug runs with one BLAS thread (its fastest single-process setting here; a
+multi-threaded OpenBLAS slows skimage's piecewise affine down). ``--threads`` defaults
+to 1: imgaug is single-threaded, so this is the per-core comparison, and on a shared CPU torch's OpenMP workers wait on busy cores
 (``--threads 0`` keeps torch's own default). ``--threads 2 --ref-procs 2`` is the
 whole-machine comparison on a 2-core CPU: ours on both cores against imgaug on two
 processes at once (one more table row).
@@ -45,6 +46,19 @@ def _word_like_batch(n: int, h: int = 32, w: int = 100, seed: int = 0) -> np.nda
             y, x = rng.integers(4, h - 10), rng.integers(0, w - 6)
             imgs[i, y : y + 8, x : x + 3] = rng.integers(0, 60)
     return imgs
+
+
+def _one_blas_thread():
+    """A context in which numpy/scipy's BLAS (skimage's piecewise affine) runs one thread:
+    imgaug's best single-process speed, and a fair per-core reference (threadpoolctl when
+    installed, else a no-op)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with umap-learn / scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
 
 
 def _rate(fn, n_images: int, repeat: int, min_time: float = 0.5) -> float:
@@ -132,7 +146,7 @@ def pipeline_rates(
         aug = build_imgaug(aug_spec)
         aug.seed_(0)
         sub = np.asarray(images[:ref_images])
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _one_blas_thread():
             warnings.simplefilter("ignore", FutureWarning)
             ref_rate = _rate(lambda: [aug(image=im) for im in sub], len(sub), 1, min_time=2.0)
     return ours_rate, ref_rate
@@ -201,7 +215,8 @@ def run(
             o = _rate(ours_op, batch, repeat)
             r = None
             if have_imgaug:
-                r = _rate(lambda: apply_imgaug_op(ref_sub, name, **ref_kw), len(ref_sub), 1, min_time=1.0)
+                with _one_blas_thread():
+                    r = _rate(lambda: apply_imgaug_op(ref_sub, name, **ref_kw), len(ref_sub), 1, min_time=1.0)
             rows.append((name, r, o))
 
     print(

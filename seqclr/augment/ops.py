@@ -314,13 +314,18 @@ def geometric_grid(
         if projective_after:
             lefts += [wy]
             rights += [bd * (a[:, 2, 0:1] * xs).view(n, 1, 1, width)]
-    left = torch.cat([t.unsqueeze(2) if t.dim() == 2 else t for t in lefts], dim=2)  # (N, H, K)
-    right = torch.cat([t.unsqueeze(1) if t.dim() == 3 else t for t in rights], dim=1)  # (N, K, 3, W)
-    right = right.view(n, -1, 3 * width)
-    h = torch.bmm(left, right).view(n, height, 3, width)
+    # rows of h: x, y, and the homogeneous w, needed only where some map is projective
+    rows = 3 if piecewise is not None and bool((b64[:, 2, :2] != 0).any()) or bool((b64 @ a64)[:, 2, :2].any()) else 2
+    if len(lefts) == 2:  # no piecewise: h = r0(x) + y r1(x), one broadcast pass (a K=2 matmul is slower)
+        h = torch.addcmul(rights[0][:, None, :rows], ys.view(1, height, 1, 1), rights[1][:, None, :rows])
+    else:
+        left = torch.cat([t.unsqueeze(2) if t.dim() == 2 else t for t in lefts], dim=2)  # (N, H, K)
+        right = torch.cat([t.unsqueeze(1) if t.dim() == 3 else t for t in rights], dim=1)  # (N, K, 3, W)
+        right = right[:, :, :rows].reshape(n, -1, rows * width)
+        h = torch.bmm(left, right).view(n, height, rows, width)
     # (N, H, 2, W) -> a (N, H, W, 2) view: grid_sample reads strided grids at full speed,
     # an interleaving copy would cost more than the whole product
-    return (h[:, :, :2] / h[:, :, 2:]).transpose(2, 3)
+    return (h[:, :, :2] / h[:, :, 2:] if rows == 3 else h).transpose(2, 3)
 
 
 def warp(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
