@@ -22,3 +22,20 @@ def test_study_run_list(tmp_path: Path):
     assert len({(c.data, c.train_size, c.test_size, c.data_seed, c.subset_seed) for _, _, c in runs}) == 1
     pre = pretrain_config("seqclr-frame", tmp_path, SCALES["smoke"])
     assert pre.data_split == "train" and pre.data_size == runs[0][2].train_size and pre.method == "seqclr-frame"
+
+
+def test_select_runs_by_method_and_pattern(tmp_path: Path):
+    import pytest
+
+    from seqclr.evaluate.study import select_runs
+
+    runs = study_configs(tmp_path, SCALES["smoke"])
+    picked = select_runs(runs, ["seqclr-window", "simclr"], ["decoder_eval/*-ctc", "finetune/*-0.1"])
+    assert sorted(name for _, name, _ in picked) == [
+        "decoder_eval/none-ctc", "decoder_eval/seqclr-window-ctc", "decoder_eval/simclr-ctc",
+        "finetune/none-ctc-0.1", "finetune/seqclr-window-ctc-0.1", "finetune/simclr-ctc-0.1",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="seqclr-windwo"):
+        select_runs(runs, ["seqclr-windwo"], None)
+    with pytest.raises(ValueError, match="no run"):
+        select_runs(runs, None, ["decoder_eval/nothing*"])

@@ -49,6 +49,12 @@ SCALES: dict[str, dict] = {
     # (run with --pretrain-dir outputs/study/pretrain --only 'decoder_eval/*-ctc' 'finetune/*-0.1')
     "cpu-ctc-long": dict(train_size=512, test_size=128, pre_iterations=100, pre_batch=16, de_iterations=800, ft_iterations=800,
                          batch=16, optimizer="adam", lr=1e-3),
+    # the focused second study: enough data and steps for a supervised CTC recognizer to read
+    # words (~45 minutes of a quiet 2-core CPU with --methods seqclr-all seqclr-window
+    # seqclr-frame simclr --only 'decoder_eval/*-ctc' 'finetune/none-ctc-*' 'finetune/seqclr-window-ctc-0.1'
+    # 'finetune/simclr-ctc-0.1')
+    "cpu-focused": dict(train_size=8192, test_size=256, pre_iterations=600, pre_batch=32, de_iterations=1500,
+                        ft_iterations=1500, batch=64, optimizer="adam", lr=1e-3),
     # a smoke run (tests)
     "smoke": dict(train_size=24, test_size=8, pre_iterations=2, pre_batch=8, de_iterations=2, ft_iterations=2, batch=8,
                   optimizer="adam", lr=1e-3),
@@ -138,6 +144,22 @@ def hardware() -> dict:
     }
 
 
+def select_runs(runs: list, methods: list[str] | None, only: list[str] | None) -> list:
+    """The runs of ``methods`` (and of no pretraining) whose names match a pattern of ``only``."""
+    import fnmatch
+
+    unknown = sorted(set(methods or ()) - set(METHODS))
+    if unknown:
+        raise ValueError(f"methods {unknown}: not pretraining methods of the study {METHODS}")
+    if methods is not None:
+        runs = [r for r in runs if r[2].method in methods or r[2].method == NO_PRETRAINING]
+    if only:
+        runs = [r for r in runs if any(fnmatch.fnmatch(r[1], pat) for pat in only)]
+        if not runs:
+            raise ValueError(f"--only {only}: no run of the study matches")
+    return runs
+
+
 def run_study(
     out: str | Path,
     reference: str | Path,
@@ -146,12 +168,12 @@ def run_study(
     log=print,
     pretrain_dir: str | Path | None = None,
     only: list[str] | None = None,
+    methods: list[str] | None = None,
 ) -> dict:
     """Run the whole study; returns (and writes to ``reference``/study.json) its summary. With
     ``pretrain_dir`` the encoders of an earlier study are reused (no pretraining); ``only``:
-    fnmatch patterns of the run names to run (e.g. "decoder_eval/*-ctc")."""
-    import fnmatch
-
+    fnmatch patterns of the run names to run (e.g. "decoder_eval/*-ctc"); ``methods``: the
+    pretraining methods to pretrain and evaluate (default: all of METHODS; "none" is always run)."""
     import yaml
 
     from seqclr.evaluate.data import build_split
@@ -166,7 +188,10 @@ def run_study(
     summary: dict = {"scale_name": scale_name, "scale": scale, "hardware": hardware(), "pretrain": {}, "runs": {},
                      "pretrain_dir": str(pretrain_dir) if pretrain_dir else None, "only": only}
 
-    for method in METHODS if pretrain_dir is None else ():
+    methods = list(METHODS if methods is None else methods)
+    select_runs([], methods, None)  # checks the names before any compute
+    summary["methods"] = methods
+    for method in methods if pretrain_dir is None else ():
         cfg = pretrain_config(method, out, scale, device=device)
         cfg.to_yaml(reference / "params" / f"pretrain_{method}.yaml")
         t = time.time()
@@ -181,11 +206,9 @@ def run_study(
                 shutil.copy(out / "pretrain" / method / name, dst / name)
         log(f"[{time.time() - start:.0f}s] pretrained {method}: {summary['pretrain'][method]}")
 
-    runs = study_configs(out, scale, device=device, pretrain_dir=Path(pretrain_dir) if pretrain_dir else None)
-    if only:
-        runs = [r for r in runs if any(fnmatch.fnmatch(r[1], pat) for pat in only)]
-        if not runs:
-            raise ValueError(f"--only {only}: no run of the study matches")
+    runs = select_runs(
+        study_configs(out, scale, device=device, pretrain_dir=Path(pretrain_dir) if pretrain_dir else None), methods, only
+    )
     t = time.time()
     datasets = {split: MemoryWords(build_split(runs[0][2], split)) for split in ("train", "test")}
     log(f"[{time.time() - start:.0f}s] rendered train {len(datasets['train'])} / test {len(datasets['test'])} in {time.time() - t:.1f}s")
@@ -212,8 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--pretrain-dir", default=None, help="reuse the encoders of an earlier study (no pretraining)")
     parser.add_argument("--only", nargs="+", default=None, help="fnmatch patterns of run names, e.g. 'decoder_eval/*-ctc'")
+    parser.add_argument("--methods", nargs="+", default=None, choices=METHODS, help="pretraining methods (default: all)")
     args = parser.parse_args(argv)
-    summary = run_study(args.out, args.reference, args.scale, args.device, pretrain_dir=args.pretrain_dir, only=args.only)
+    summary = run_study(
+        args.out, args.reference, args.scale, args.device, pretrain_dir=args.pretrain_dir, only=args.only,
+        methods=args.methods,
+    )
     print(json.dumps({"wall_time_s": summary["wall_time_s"]}))
     return 0
 
