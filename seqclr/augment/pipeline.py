@@ -277,11 +277,13 @@ def plan_stages(params: Params) -> tuple[list[str], np.ndarray]:
 def apply(x: torch.Tensor, params: Params) -> torch.Tensor:
     """Apply sampled (or fixed) parameters to x (N, C, H, W) float in [0, 1].
 
-    Each image gets its active ops in its own order. The work is grouped per
-    (position, stage): the Python loop runs over at most stages^2 groups, never over
-    images; each group gathers its images, runs the op on them at once and scatters
-    them back (a group that is the whole batch runs in place of it). Per-image
-    kernels and the one fused sampling grid are built once per call.
+    Each image gets its active ops in its own order. The Python loop runs over the
+    positions of that order, never over images: at each position the images whose op
+    there is a linear filter (contrast, blur, sharpen) go through ONE depthwise conv, the
+    geometric ones through one warp (and color jitter, SimCLR's, through its own call);
+    each group is gathered, processed at once and scattered back (a group that is the
+    whole batch, in order, skips both). Per-image kernels and the one fused sampling
+    grid are built once per call.
     """
     if x.dim() != 4 or not x.is_floating_point():
         raise ValueError(f"augment.apply: expected float (N, C, H, W), got {tuple(x.shape)} {x.dtype}")
@@ -340,17 +342,17 @@ def apply(x: torch.Tensor, params: Params) -> torch.Tensor:
             if rows.size:
                 r = torch.from_numpy(rows)
                 s = torch.from_numpy(slot[col[rows]])
-                k, b = kernels[r, s].to(dev), biases[r, s].to(dev)
-                run(None if rows.size == n else r, lambda t: O.depthwise_conv(t, k, b).clamp_(0.0, 1.0))
+                kern, bias = kernels[r, s].to(dev), biases[r, s].to(dev)
+                run(None if rows.size == n else r, lambda t: O.depthwise_conv(t, kern, bias).clamp_(0.0, 1.0))
         if "color_jitter" in stages:
             rows = np.flatnonzero(col == stages.index("color_jitter"))
             if rows.size:
                 r = torch.from_numpy(rows)
                 bright, contrast = (params[f"color_jitter.{key}"][r].to(dev) for key in ("brightness", "contrast"))
                 run(r, lambda t: O.color_jitter(t, bright, contrast))
-        a, b = geo_start[pos], geo_start[pos + 1]
-        if a < b:
-            run(geo_idx[a:b], lambda t: O.warp(t, grid[a:b]))
+        g0, g1 = geo_start[pos], geo_start[pos + 1]
+        if g0 < g1:
+            run(geo_idx[g0:g1], lambda t: O.warp(t, grid[g0:g1]))
         src = out
     return out
 
