@@ -1,4 +1,5 @@
-"""Parity of our batched torch ops with the imgaug reference, op by op, at fixed parameters.
+"""Parity of our two backends (batched torch ops, fused CPU kernel) with the imgaug
+reference, op by op, at fixed parameters.
 
 Images: real words rendered with Pillow in the Kalam handwriting font, 32x100 uint8.
 Errors are mean absolute differences on the 0-255 scale; every tolerance says why.
@@ -36,8 +37,19 @@ def words() -> np.ndarray:
     return imgs
 
 
+BACKEND = {"name": "auto"}
+
+
+@pytest.fixture(autouse=True, params=["torch", "fused"])
+def backend(request):
+    """Every parity test runs for both of our backends (torch ops, fused CPU kernel)."""
+    BACKEND["name"] = request.param
+    yield request.param
+    BACKEND["name"] = "auto"
+
+
 def ours(imgs: np.ndarray, name: str, **values) -> np.ndarray:
-    return to_uint8(apply(from_uint8(imgs), fixed_params(len(imgs), [name], **values)))
+    return to_uint8(apply(from_uint8(imgs), fixed_params(len(imgs), [name], **values), backend=BACKEND["name"]))
 
 
 def mae(a: np.ndarray, b: np.ndarray) -> float:
@@ -256,18 +268,18 @@ def test_same_params_both_backends(words, preset, tol):
     imgs = np.concatenate([words] * 4)
     params = sample_params(len(imgs), preset, torch.Generator().manual_seed(0))
     ref = apply_params_numpy(imgs, params)
-    got = to_uint8(apply(from_uint8(imgs), params))
+    got = to_uint8(apply(from_uint8(imgs), params, backend=BACKEND["name"]))
     change = mae(ref, imgs)
     assert change > 10  # the augmentation did change the images
     assert mae(got, ref) <= tol
     assert mae(got, ref) < change / 4
 
 
-def test_benchmark_rates_both_backends_and_imgaug_processes(words):
+def test_benchmark_rates_both_backends_and_imgaug_processes(words, backend):
     """The benchmark's measurements run: ours and imgaug on the same images, and imgaug on
     two worker processes at once (no speed asserted: speed goes to the printed table)."""
     from seqclr.augment.benchmark import imgaug_processes_rate, pipeline_rates
 
-    ours, ref = pipeline_rates(words, ref_images=2, repeat=1)
+    ours, ref = pipeline_rates(words, ref_images=2, repeat=1, backend=backend)
     multi = imgaug_processes_rate(words[:2], 2, seconds=0.2)
     assert all(np.isfinite(r) and r > 0 for r in (ours, ref, multi))

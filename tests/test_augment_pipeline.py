@@ -35,24 +35,26 @@ def _words_like(n: int, seed: int = 0) -> torch.Tensor:
     return x
 
 
-def test_mixed_batch_equals_per_image_application():
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+def test_mixed_batch_equals_per_image_application(backend):
     """Every image of a batch with different ops, orders and parameters gets exactly
     what it would get alone."""
     x = _words_like(12)
     spec = seqclr_spec().replace("flip", enabled=True).replace("crop_aggressive", enabled=True)
     params = sample_params(12, spec, torch.Generator().manual_seed(3))
     assert params["active"].sum(1).unique().numel() > 2  # really mixed subsets
-    batch = apply(x, params)
+    batch = apply(x, params, backend=backend)
     for i in range(12):
-        alone = apply(x[i : i + 1], index_params(params, [i]))
+        alone = apply(x[i : i + 1], index_params(params, [i]), backend=backend)
         torch.testing.assert_close(batch[i : i + 1], alone, atol=1e-5, rtol=0)
 
 
-def test_inactive_ops_change_nothing():
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+def test_inactive_ops_change_nothing(backend):
     """An image gets the same output whether its inactive ops are in the params or not."""
     x = _words_like(10)
     params = sample_params(10, seqclr_spec(), torch.Generator().manual_seed(5))
-    batch = apply(x, params)
+    batch = apply(x, params, backend=backend)
     for i in range(10):
         act = params["active"][i]
         cols = sorted((k for k in range(len(params["ops"])) if act[k]), key=lambda k: int(params["order"][i, k]))
@@ -62,7 +64,7 @@ def test_inactive_ops_change_nothing():
         for key, value in params.items():
             if "." in key and key.split(".")[0] in only["ops"]:
                 only[key] = value[i : i + 1]
-        torch.testing.assert_close(batch[i : i + 1], apply(x[i : i + 1], only), atol=1e-5, rtol=0)
+        torch.testing.assert_close(batch[i : i + 1], apply(x[i : i + 1], only, backend=backend), atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("dtype, channels", [(torch.float32, 1), (torch.float64, 1), (torch.float32, 3)])
@@ -120,7 +122,8 @@ def test_generator_seeding_reproducible():
     assert not torch.equal(va, vb)  # two independent views
 
 
-def test_order_matters_and_is_followed():
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+def test_order_matters_and_is_followed(backend):
     """Sharpen's kernel does not sum to 1, so contrast-then-sharpen differs from
     sharpen-then-contrast; the per-image order in params decides."""
     x = _words_like(2)
@@ -133,21 +136,22 @@ def test_order_matters_and_is_followed():
     a = torch.full((2,), 0.5)
     expect1 = O.sharpen(O.linear_contrast(x, a), a, torch.zeros(2))
     expect2 = O.linear_contrast(O.sharpen(x, a, torch.zeros(2)), a)
-    torch.testing.assert_close(apply(x, p1), expect1)
-    torch.testing.assert_close(apply(x, p2), expect2)
+    torch.testing.assert_close(apply(x, p1, backend=backend), expect1)
+    torch.testing.assert_close(apply(x, p2, backend=backend), expect2)
     assert (expect1 - expect2).abs().max() > 0.1
 
 
-def test_geometric_ops_fused_in_order():
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+def test_geometric_ops_fused_in_order(backend):
     """Crop then flip == flip then crop mirrored: the composed maps follow the order."""
     x = _words_like(1)
     vals = dict(crop_horizontal__left=0.0, crop_horizontal__right=0.3)
     crop_then_flip = fixed_params(1, ["crop_horizontal", "flip"], **vals)
     flip_then_crop = fixed_params(1, ["crop_horizontal", "flip"], **vals)
     flip_then_crop["order"] = flip_then_crop["order"].flip(1)
-    a = apply(x, crop_then_flip)
-    b = apply(x, flip_then_crop)
-    keep_left = apply(x, fixed_params(1, ["crop_horizontal"], **vals))
+    a = apply(x, crop_then_flip, backend=backend)
+    b = apply(x, flip_then_crop, backend=backend)
+    keep_left = apply(x, fixed_params(1, ["crop_horizontal"], **vals), backend=backend)
     # the two come through different float32 grids (flip composed in, or applied after):
     # 1e-4 of the [0, 1] range is 0.03 gray levels
     torch.testing.assert_close(a, keep_left.flip(-1), atol=1e-4, rtol=0)
@@ -308,7 +312,8 @@ def _sequential_reference(x, p):
 
 
 @pytest.mark.parametrize("sigma", [(0.5, 1.0), (0.5, 2.5)])  # 5-tap blur, and 9 taps with 3x3 sharpen inside
-def test_merged_position_filters_equal_sequential_ops(sigma):
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+def test_merged_position_filters_equal_sequential_ops(sigma, backend):
     """apply runs all linear filters of one position as one depthwise convolution
     (contrast as a centre tap + bias, sharpen zero-padded to blur's size): the result
     is each image's ops applied one by one in its own order."""
@@ -322,4 +327,4 @@ def test_merged_position_filters_equal_sequential_ops(sigma):
     x = _words_like(24)
     p = sample_params(24, spec, torch.Generator().manual_seed(7))
     assert len({tuple(p["order"][i][p["active"][i]].tolist()) for i in range(24)}) > 5  # mixed orders
-    torch.testing.assert_close(apply(x, p), _sequential_reference(x, p), atol=2e-5, rtol=0)
+    torch.testing.assert_close(apply(x, p, backend=backend), _sequential_reference(x, p), atol=2e-5, rtol=0)

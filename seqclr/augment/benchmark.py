@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import torch
 
-from seqclr.augment.pipeline import apply, fixed_params, from_uint8, sample_params
+from seqclr.augment.pipeline import apply, fixed_params, from_uint8, resolve_backend, sample_params
 from seqclr.augment.spec import get_spec
 
 # one op at a time, at mid-range parameters: (imgaug fixed kwargs, our fixed_params kwargs)
@@ -119,11 +119,16 @@ def imgaug_processes_rate(images: np.ndarray, processes: int, spec: str = "seqcl
 
 
 def pipeline_rates(
-    images: np.ndarray, device: str | torch.device = "cpu", ref_images: int = 48, repeat: int = 3, spec: str = "seqclr"
+    images: np.ndarray,
+    device: str | torch.device = "cpu",
+    ref_images: int = 48,
+    repeat: int = 3,
+    spec: str = "seqclr",
+    backend: str = "auto",
 ) -> tuple[float, float | None]:
     """(ours, imgaug) images/s of the full pipeline on uint8 (N, H, W) ``images``: ours batched on
-    ``device`` (parameter sampling included), imgaug per image on the first ``ref_images`` on the
-    CPU (None if imgaug is missing or ref_images is 0)."""
+    ``device`` with ``backend`` (parameter sampling included), imgaug per image on the first
+    ``ref_images`` on the CPU (None if imgaug is missing or ref_images is 0)."""
     dev = torch.device(device)
     x = from_uint8(np.asarray(images), dev)
     n = x.shape[0]
@@ -131,7 +136,7 @@ def pipeline_rates(
     g = torch.Generator().manual_seed(0)
 
     def ours() -> None:
-        apply(x, sample_params(n, aug_spec, g))
+        apply(x, sample_params(n, aug_spec, g), backend)
         _sync(dev)
 
     ours_rate = _rate(ours, n, repeat)
@@ -201,8 +206,11 @@ def run(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         # the full SeqCLR pipeline: random params each call (sampling included in ours)
+        backend = resolve_backend(x, "auto")
         ours_rate, ref_rate = pipeline_rates(imgs, dev, ref_images if have_imgaug else 0, repeat, "seqclr")
-        rows.append(("SeqCLR pipeline", ref_rate, ours_rate))
+        rows.append((f"SeqCLR pipeline ({backend})", ref_rate, ours_rate))
+        if backend == "fused":  # the torch ops on the same CPU, for comparison
+            rows.append(("SeqCLR pipeline (torch)", ref_rate, pipeline_rates(imgs, dev, 0, repeat, "seqclr", "torch")[0]))
         multi = imgaug_processes_rate(ref_sub, ref_procs) if have_imgaug and ref_procs > 1 else None
 
         for name, (ref_kw, our_kw) in per_op.items():
@@ -223,14 +231,14 @@ def run(
         f"augmentation throughput, {batch} images 32x100, device={dev}, torch threads={torch.get_num_threads()}"
         f" (imgaug timed per image on {len(ref_sub)} of them)"
     )
-    print(f"{'':18s} {'imgaug img/s':>14s} {'ours img/s':>12s} {'ratio':>8s}")
+    print(f"{'':26s} {'imgaug img/s':>14s} {'ours img/s':>12s} {'ratio':>8s}")
     for name, r, o in rows:
         rs = f"{r:14.0f}" if r else f"{'-':>14s}"
         ratio = f"{o / r:7.0f}x" if r else f"{'-':>8s}"
-        print(f"{name:18s} {rs} {o:12.0f} {ratio}")
+        print(f"{name:26s} {rs} {o:12.0f} {ratio}")
     if multi:
         print(
-            f"{'SeqCLR pipeline':18s} {multi:14.0f} {rows[0][2]:12.0f} {rows[0][2] / multi:7.0f}x"
+            f"{rows[0][0]:26s} {multi:14.0f} {rows[0][2]:12.0f} {rows[0][2] / multi:7.0f}x"
             f"   (imgaug on {ref_procs} processes at once, ours on {torch.get_num_threads()} threads)"
         )
     return rows

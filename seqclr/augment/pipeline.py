@@ -12,6 +12,12 @@ It works in two steps that the explorer and the tests can call separately:
   of the image's random order would be (the geometric maps themselves are composed
   in the image's own order); photometric ops keep their exact random order.
 
+Two backends compute the same thing (tests/test_augment_fused.py holds them to 1e-4):
+``"torch"``, batched torch ops on any device, and ``"fused"``, a compiled kernel that
+takes one CPU image at a time through all its ops while it sits in cache
+(:mod:`seqclr.augment.fused`, numba). ``backend="auto"`` (the default) picks the fused
+kernel for CPU float32 batches that need no gradient, the torch ops elsewhere (GPUs).
+
 Deliberate differences from imgaug (measured in tests/test_augment_parity.py):
 
 - one bilinear resampling for all geometric ops; imgaug resamples once per op and
@@ -177,11 +183,13 @@ def _geo_matrix(name: str, p: Params, idx: np.ndarray, h: int, w: int) -> np.nda
     raise ValueError(f"unknown geometric op {name!r}")
 
 
-def geometric_grid_for(p: Params, idx, height: int, width: int, device) -> torch.Tensor:
-    """The fused sampling grid (len(idx), H, W, 2) of every active geometric op of
-    images ``idx`` (it depends on the parameters only, not on the pixels). The maps
-    are composed in each image's own order on the CPU (numpy), then one grid is built
-    on ``device``."""
+def geometric_maps_for(p: Params, idx, height: int, width: int) -> tuple:
+    """The geometric ops of images ``idx`` as maps in pixel coordinates (numpy float64),
+    composed in each image's own order: ``(before, after, piecewise)`` with ``before``
+    the (n, 3, 3) product of the maps applied before the piecewise affine (all of them
+    when there is none), ``after`` those applied after it, and ``piecewise`` None or
+    ``(displacements (n, R, C, 2) as (dy, dx) pixels, nb_rows (n,), nb_cols (n,))``,
+    zero where the image does not run it. See :func:`ops.geometric_grid`."""
     idx = idx.cpu().numpy() if torch.is_tensor(idx) else np.asarray(idx)
     ops = p["ops"]
     n, h, w = len(idx), height, width
@@ -215,7 +223,15 @@ def geometric_grid_for(p: Params, idx, height: int, width: int, device) -> torch
         disp = O.piecewise_displacement(p["piecewise_affine.offsets"].numpy()[idx], nb_r, nb_c, h, w)
         # zero where inactive (clipping into the image moves border points even at offset 0)
         piecewise = (disp * act[:, pw_col, None, None, None], nb_r, nb_c)
-    return O.geometric_grid(h, w, before, after if piecewise else None, piecewise, device=device)
+    return before, after, piecewise
+
+
+def geometric_grid_for(p: Params, idx, height: int, width: int, device) -> torch.Tensor:
+    """The fused sampling grid (len(idx), H, W, 2) of every active geometric op of
+    images ``idx`` (it depends on the parameters only, not on the pixels): the maps of
+    :func:`geometric_maps_for`, composed on the CPU, then one grid built on ``device``."""
+    before, after, piecewise = geometric_maps_for(p, idx, height, width)
+    return O.geometric_grid(height, width, before, after if piecewise else None, piecewise, device=device)
 
 
 _CONV_OPS = ("linear_contrast", "blur", "sharpen")  # photometric ops that are a kernel + bias
@@ -274,8 +290,37 @@ def plan_stages(params: Params) -> tuple[list[str], np.ndarray]:
     return stages, seq
 
 
-def apply(x: torch.Tensor, params: Params) -> torch.Tensor:
+BACKENDS = ("auto", "torch", "fused")
+
+
+def _fused_ok(x: torch.Tensor) -> bool:
+    return x.device.type == "cpu" and x.dtype == torch.float32 and not x.requires_grad
+
+
+def resolve_backend(x: torch.Tensor, backend: str = "auto") -> str:
+    """The backend ``apply`` uses for batch ``x``: ``"fused"`` or ``"torch"``."""
+    from seqclr.augment import fused
+
+    if backend not in BACKENDS:
+        raise ValueError(f"augment: unknown backend {backend!r}; expected one of {BACKENDS}")
+    if backend == "auto":
+        return "fused" if _fused_ok(x) and fused.available() else "torch"
+    if backend == "fused":
+        if not _fused_ok(x):
+            raise ValueError(
+                "augment: backend 'fused' runs CPU float32 batches without gradient; got "
+                f"device={x.device.type}, dtype={x.dtype}, requires_grad={x.requires_grad} (use 'torch' or 'auto')"
+            )
+        if not fused.available():
+            raise ValueError("augment: backend 'fused' needs numba, which is not importable here (use 'torch')")
+    return backend
+
+
+def apply(x: torch.Tensor, params: Params, backend: str = "auto") -> torch.Tensor:
     """Apply sampled (or fixed) parameters to x (N, C, H, W) float in [0, 1].
+
+    ``backend``: ``"auto"`` (fused CPU kernel where it can run, else torch ops),
+    ``"torch"`` or ``"fused"`` (see the module docstring). What follows is the torch path.
 
     Each image gets its active ops in its own order. The Python loop runs over the
     positions of that order, never over images: at each position the images whose op
@@ -292,9 +337,14 @@ def apply(x: torch.Tensor, params: Params) -> torch.Tensor:
     n = x.shape[0]
     if params["active"].shape[0] != n:
         raise ValueError(f"augment.apply: params for {params['active'].shape[0]} images, batch has {n}")
+    use = resolve_backend(x, backend)
     stages, seq = plan_stages(params)
     if not stages or n == 0:
         return x.clone()
+    if use == "fused":
+        from seqclr.augment import fused
+
+        return fused.run(x, params, stages, seq)
     n_stages = len(stages)
     dev = x.device
     # linear filters (contrast, blur, sharpen) of one position run as ONE depthwise conv
@@ -362,21 +412,24 @@ class SeqCLRAugment(torch.nn.Module):
 
     ``aug(x)`` augments each image once; ``aug.two_views(x)`` returns two independently
     augmented views. Runs on x's device; pass a ``torch.Generator`` (CPU) for
-    reproducible draws.
+    reproducible draws. ``backend``: see :func:`apply`.
     """
 
-    def __init__(self, spec: AugmentSpec | str | dict = "seqclr") -> None:
+    def __init__(self, spec: AugmentSpec | str | dict = "seqclr", backend: str = "auto") -> None:
         super().__init__()
+        if backend not in BACKENDS:
+            raise ValueError(f"SeqCLRAugment: unknown backend {backend!r}; expected one of {BACKENDS}")
         self.spec = get_spec(spec)
+        self.backend = backend
 
     def sample_params(self, n: int, generator: torch.Generator | None = None) -> Params:
         return sample_params(n, self.spec, generator)
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        return apply(x, params)
+        return apply(x, params, self.backend)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        return apply(x, sample_params(x.shape[0], self.spec, generator))
+        return apply(x, sample_params(x.shape[0], self.spec, generator), self.backend)
 
     def two_views(
         self, x: torch.Tensor, generator: torch.Generator | None = None
@@ -384,7 +437,8 @@ class SeqCLRAugment(torch.nn.Module):
         return self(x, generator), self(x, generator)
 
     def extra_repr(self) -> str:
-        return f"ops={[op.name for op in self.spec.enabled_ops]}, composition={self.spec.composition!r}"
+        ops = [op.name for op in self.spec.enabled_ops]
+        return f"ops={ops}, composition={self.spec.composition!r}, backend={self.backend!r}"
 
 
 def light_augment() -> SeqCLRAugment:

@@ -1,0 +1,388 @@
+"""The fused CPU kernel of the batched pipeline: every image's ops in one pass, in cache.
+
+:func:`seqclr.augment.pipeline.apply` on CPU float32 batches runs here when numba is
+importable (``backend="auto"``). It computes exactly what the torch path computes (the
+same stages in the same order: the same kernels, biases, clamps, one fused bilinear warp
+with edge replication at the image's first geometric op), but image by image: a 32x100
+image is 12.8 KB, so all its ops run while it sits in L1, and the sampling grid is never
+written to memory (each output pixel's source point is computed where it is read). The
+torch path moves each op's whole batch through memory and pays a fixed cost per call;
+this is why it is the faster one on a CPU, and why on a GPU the torch path stays.
+
+Images are split into one contiguous chunk per torch thread; the kernel releases the GIL,
+so the chunks run in parallel on Python threads (fork-safe, unlike numba's own thread
+pools). It is compiled on first use and cached on disk by numba.
+
+The inputs are plain arrays prepared once per batch by :func:`prepare` (numpy, vectorised
+over the batch): per image a code for each position of its order, and each op's numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+from seqclr.augment import ops as O
+
+# stage codes (``END`` closes an image's sequence)
+END, CONTRAST, BLUR, SHARPEN, JITTER, WARP = -1, 0, 1, 2, 3, 4
+_CODES = {"linear_contrast": CONTRAST, "blur": BLUR, "sharpen": SHARPEN, "color_jitter": JITTER}
+
+try:  # numba is a dependency, but the torch path must work without it
+    import numba
+
+    _HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only where numba is missing
+    numba = None
+    _HAVE_NUMBA = False
+
+
+def available() -> bool:
+    """Whether the fused CPU kernel can run here (numba importable)."""
+    return _HAVE_NUMBA
+
+
+# --------------------------------------------------------------------------- the kernel
+
+if _HAVE_NUMBA:
+    # fast math without "no NaNs / no infs": a degenerate map must still clamp into the image
+    _jit = numba.njit(
+        nogil=True, cache=True, error_model="numpy", fastmath={"nsz", "arcp", "contract", "afn", "reassoc"}
+    )
+    # Images are flat float32 vectors (C*H*W, row-major); loops are written so that LLVM
+    # vectorises them (contiguous inner loops, float32 constants, branches hoisted).
+    _ZERO, _ONE = np.float32(0.0), np.float32(1.0)
+
+    @_jit
+    def _clamp01(v):
+        v = v if v > _ZERO else _ZERO
+        return v if v < _ONE else _ONE
+
+    @_jit
+    def _reflect(i, n):
+        """Reflect-101 (cv2's default border, torch's ``reflect`` pad) of index i into [0, n)."""
+        if i < 0:
+            i = -i
+        if i >= n:
+            i = 2 * n - 2 - i
+        return i
+
+    @_jit
+    def _pad(img, base, h, w, pad, buf):
+        """buf[(h + 2 pad) x (w + 2 pad)] = channel image img[base: base + h w] with
+        reflect-101 borders."""
+        wp = w + 2 * pad
+        for yy in range(h + 2 * pad):
+            sy = base + _reflect(yy - pad, h) * w
+            src = img[sy : sy + w]
+            dst = buf[yy * wp : (yy + 1) * wp]
+            for xx in range(pad):
+                dst[xx] = src[_reflect(xx - pad, w)]
+                dst[w + pad + xx] = src[_reflect(w + xx, w)]
+            mid = dst[pad : pad + w]
+            for x in range(w):
+                mid[x] = src[x]
+
+    @_jit
+    def _contrast(img, alpha, center):
+        bias = center * (_ONE - alpha)
+        for j in range(img.shape[0]):
+            img[j] = _clamp01(alpha * img[j] + bias)
+
+    @_jit
+    def _filter(img, ch, h, w, k1, k2, buf, row, acc):
+        """Correlate each channel with a kernel, reflect-101 borders, clamp: the 2-D
+        kernel ``k2`` (s x s), or when it is empty the separable ``k1`` down the columns
+        then along the rows. Inner loops index views from 0 (no wraparound test: they
+        vectorise)."""
+        sep = k2.shape[0] == 0
+        r = k1.shape[0] // 2 if sep else k2.shape[0] // 2
+        wp = w + 2 * r
+        for c in range(ch):
+            base = c * h * w
+            _pad(img, base, h, w, r, buf)
+            for y in range(h):
+                for x in range(w):
+                    acc[x] = _ZERO
+                if sep:
+                    for xx in range(wp):
+                        row[xx] = _ZERO
+                    for t in range(2 * r + 1):
+                        kt = k1[t]
+                        src = buf[(y + t) * wp : (y + t + 1) * wp]
+                        for xx in range(wp):
+                            row[xx] += kt * src[xx]
+                    for t in range(2 * r + 1):
+                        kt = k1[t]
+                        src = row[t : t + w]
+                        for x in range(w):
+                            acc[x] += kt * src[x]
+                else:
+                    for ty in range(2 * r + 1):
+                        for tx in range(2 * r + 1):
+                            kt = k2[ty, tx]
+                            off = (y + ty) * wp + tx
+                            src = buf[off : off + w]
+                            for x in range(w):
+                                acc[x] += kt * src[x]
+                dst = img[base + y * w : base + (y + 1) * w]
+                for x in range(w):
+                    dst[x] = _clamp01(acc[x])
+
+    @_jit
+    def _jitter(img, brightness, contrast):
+        total = 0.0
+        for j in range(img.shape[0]):
+            v = _clamp01(img[j] * brightness)
+            img[j] = v
+            total += v
+        mean = np.float32(total / img.shape[0])
+        for j in range(img.shape[0]):
+            img[j] = _clamp01(mean + contrast * (img[j] - mean))
+
+    @_jit
+    def _warp(src, dst, ch, h, w, m, b, a, disp, nb_r, nb_c, pw, xs, col0, colf, e, sx, sy):
+        """dst = src resampled at B(A(u) + w_A(u) d(A'(u))) (see ops.geometric_grid),
+        bilinear, edge replicated (grid_sample's border mode); m = B A; all maps
+        output->source in pixel coordinates (float64 3x3); xs = 0..w-1 as float32."""
+        if pw:
+            # per column: the control cell and weight of A'(x), then the displacement of
+            # every control row interpolated there (e[r, 0 = dy / 1 = dx, x])
+            sc = (nb_c - 1.0) / w
+            for x in range(w):
+                t = (a[0, 0] * x + a[0, 2]) * sc
+                t = min(max(t, 0.0), nb_c - 1.0)
+                j = min(int(t), nb_c - 2)
+                col0[x] = j
+                colf[x] = t - j
+            for r in range(nb_r):
+                for k in range(2):
+                    er = e[r, k]
+                    for x in range(w):
+                        f = colf[x]
+                        j = col0[x]
+                        er[x] = (_ONE - f) * disp[r, j, k] + f * disp[r, j + 1, k]
+        sr = (nb_r - 1.0) / h
+        m00, m10, m20 = np.float32(m[0, 0]), np.float32(m[1, 0]), np.float32(m[2, 0])
+        b00, b01, b10 = np.float32(b[0, 0]), np.float32(b[0, 1]), np.float32(b[1, 0])
+        b11, b20, b21 = np.float32(b[1, 1]), np.float32(b[2, 0]), np.float32(b[2, 1])
+        a20 = np.float32(a[2, 0])
+        projective = m[2, 0] != 0.0 or m[2, 1] != 0.0 or (pw and (b[2, 0] != 0.0 or b[2, 1] != 0.0))
+        wm1, hm1 = np.float32(w - 1), np.float32(h - 1)
+        uw, uw1, uh1 = np.uint32(w), np.uint32(w - 1), np.uint32(h - 1)
+        hw = h * w
+        for y in range(h):
+            hx0 = np.float32(m[0, 1] * y + m[0, 2])
+            hy0 = np.float32(m[1, 1] * y + m[1, 2])
+            hw0 = np.float32(m[2, 1] * y + m[2, 2])
+            if pw:
+                t = min(max((a[1, 1] * y + a[1, 2]) * sr, 0.0), nb_r - 1.0)
+                cell = min(int(t), nb_r - 2)
+                fy = np.float32(t - cell)
+                gy = _ONE - fy
+                wa0 = np.float32(a[2, 1] * y + a[2, 2])
+                ey0, ex0, ey1, ex1 = e[cell, 0], e[cell, 1], e[cell + 1, 0], e[cell + 1, 1]
+                for x in range(w):
+                    dy = gy * ey0[x] + fy * ey1[x]
+                    dx = gy * ex0[x] + fy * ex1[x]
+                    u = xs[x]
+                    wa = wa0 + a20 * u
+                    hh = hw0 + m20 * u + wa * (b20 * dx + b21 * dy)
+                    sx[x] = (hx0 + m00 * u + wa * (b00 * dx + b01 * dy)) / hh
+                    sy[x] = (hy0 + m10 * u + wa * (b10 * dx + b11 * dy)) / hh
+            elif projective:
+                for x in range(w):
+                    u = xs[x]
+                    hh = hw0 + m20 * u
+                    sx[x] = (hx0 + m00 * u) / hh
+                    sy[x] = (hy0 + m10 * u) / hh
+            else:
+                inv = _ONE / hw0
+                for x in range(w):
+                    u = xs[x]
+                    sx[x] = (hx0 + m00 * u) * inv
+                    sy[x] = (hy0 + m10 * u) * inv
+            for x in range(w):
+                v = sx[x]
+                v = v if v > _ZERO else _ZERO
+                sx[x] = v if v < wm1 else wm1
+                v = sy[x]
+                v = v if v > _ZERO else _ZERO
+                sy[x] = v if v < hm1 else hm1
+            # bilinear taps; unsigned indices (numba tests signed ones for wraparound)
+            for c in range(ch):
+                s = src[c * hw : (c + 1) * hw]
+                d = dst[c * hw + y * w : c * hw + (y + 1) * w]
+                for x in range(w):
+                    fx, fy2 = sx[x], sy[x]
+                    x0, y0 = min(np.uint32(fx), uw1), min(np.uint32(fy2), uh1)  # memory-safe
+                    ax, ay = fx - np.float32(x0), fy2 - np.float32(y0)
+                    x1, y1 = min(x0 + np.uint32(1), uw1), min(y0 + np.uint32(1), uh1)
+                    i0, i1 = y0 * uw, y1 * uw
+                    v00, v01, v10, v11 = s[i0 + x0], s[i0 + x1], s[i1 + x0], s[i1 + x1]
+                    top = v00 + ax * (v01 - v00)
+                    bot = v10 + ax * (v11 - v10)
+                    d[x] = top + ay * (bot - top)
+
+    @_jit
+    def _augment(
+        x, out, code, alpha, blur_k, sharp_k, jitter, geo_row, m, b, a, disp, nb_rc, has_pw, center, lo, hi
+    ):
+        """Images lo..hi-1 of x (N, C, H, W) float32 -> out, each through its codes in order."""
+        n, ch, h, w = x.shape
+        size = ch * h * w
+        xf = x.reshape(n, size)
+        of = out.reshape(n, size)
+        pad = max(blur_k.shape[1] // 2, 1)
+        cur = np.empty(size, np.float32)
+        tmp = np.empty(size, np.float32)
+        buf = np.empty((h + 2 * pad) * (w + 2 * pad), np.float32)
+        row = np.empty(w + 2 * pad, np.float32)
+        acc = np.empty(w, np.float32)
+        col0 = np.empty(w, np.int64)
+        colf = np.empty(w, np.float32)
+        e = np.empty((max(disp.shape[1], 2), 2, w), np.float32)
+        xs = np.arange(w).astype(np.float32)
+        sx = np.empty(w, np.float32)
+        sy = np.empty(w, np.float32)
+        no_kernel = np.empty((0, 0), np.float32)
+        for i in range(lo, hi):
+            src = xf[i]
+            for j in range(size):
+                cur[j] = src[j]
+            for pos in range(code.shape[1]):
+                k = code[i, pos]
+                if k == END:
+                    break
+                if k == CONTRAST:
+                    _contrast(cur, alpha[i], center)
+                elif k == BLUR:
+                    _filter(cur, ch, h, w, blur_k[i], no_kernel, buf, row, acc)
+                elif k == SHARPEN:
+                    _filter(cur, ch, h, w, blur_k[i], sharp_k[i], buf, row, acc)
+                elif k == JITTER:
+                    _jitter(cur, jitter[i, 0], jitter[i, 1])
+                else:
+                    g = geo_row[i]
+                    _warp(
+                        cur, tmp, ch, h, w, m[g], b[g], a[g], disp[g], nb_rc[g, 0], nb_rc[g, 1], has_pw[g],
+                        xs, col0, colf, e, sx, sy,
+                    )  # fmt: skip
+                    cur, tmp = tmp, cur
+            dst = of[i]
+            for j in range(size):
+                dst[j] = cur[j]
+
+
+# --------------------------------------------------------------------------- host side
+
+
+def prepare(x: torch.Tensor, params: dict, stages: list[str], seq: np.ndarray) -> tuple:
+    """The kernel's arrays for a batch (see :func:`_augment`), from ``plan_stages``' output."""
+    from seqclr.augment.pipeline import geometric_maps_for
+
+    n, _, h, w = x.shape
+    n_stages = len(stages)
+    if h < 2 or w < 2:
+        raise ValueError(f"augment (fused): images must be at least 2x2, got {h}x{w}")
+    table = np.array([_CODES.get(s, WARP) for s in stages] + [END], dtype=np.int8)
+    code = table[seq]
+    f32 = np.float32
+
+    def col(key: str, default: float = 0.0) -> np.ndarray:
+        v = params.get(key)
+        return np.full(n, default, f32) if v is None else v.numpy().astype(f32)
+
+    alpha = col("linear_contrast.alpha", 1.0)
+    if "blur" in stages:
+        sigma = params["blur.sigma"]
+        ksize = O.gaussian_kernel_size(float(sigma.max()))
+        blur_k = O.gaussian_kernels(sigma, ksize).numpy().astype(f32)
+        if ksize // 2 >= min(h, w):
+            raise ValueError(
+                f"augment (fused): blur sigma {float(sigma.max()):.3g} needs a {ksize}-tap kernel, "
+                f"too large for {h}x{w} images (reflect padding)"
+            )
+    else:
+        blur_k = np.zeros((n, 1), f32)
+    if "sharpen" in stages:
+        sharp_k = O.sharpen_kernels(params["sharpen.alpha"], params["sharpen.lightness"]).numpy().astype(f32)
+    else:
+        sharp_k = np.zeros((n, 3, 3), f32)
+    jitter = np.stack([col("color_jitter.brightness", 1.0), col("color_jitter.contrast", 1.0)], axis=1)
+    geo_row = np.full(n, -1, np.int64)
+    eye = np.eye(3)[None]
+    m = b = a = eye
+    disp = np.zeros((1, 2, 2, 2), f32)
+    nb_rc = np.full((1, 2), 2, np.int64)
+    has_pw = np.zeros(1, np.bool_)
+    if stages and stages[-1] not in _CODES:  # the fused geometric stage
+        rows = np.flatnonzero((seq == n_stages - 1).any(axis=1))
+        if rows.size:
+            geo_row[rows] = np.arange(rows.size)
+            b, after, piecewise = geometric_maps_for(params, rows, h, w)
+            a = after if piecewise is not None else np.broadcast_to(eye, b.shape)
+            m = b @ a
+            if piecewise is not None:
+                d, nbr, nbc = piecewise
+                disp = np.ascontiguousarray(d, dtype=f32)
+                nb_rc = np.stack([nbr, nbc], axis=1).astype(np.int64)
+                has_pw = np.abs(d).reshape(rows.size, -1).max(axis=1) > 0
+            else:
+                disp = np.zeros((rows.size, 2, 2, 2), f32)
+                nb_rc = np.full((rows.size, 2), 2, np.int64)
+                has_pw = np.zeros(rows.size, np.bool_)
+    c64 = np.ascontiguousarray
+    return (
+        c64(code),
+        alpha,
+        c64(blur_k),
+        c64(sharp_k),
+        c64(jitter),
+        geo_row,
+        c64(m, dtype=np.float64),
+        c64(b, dtype=np.float64),
+        c64(a, dtype=np.float64),
+        disp,
+        nb_rc,
+        has_pw,
+    )
+
+
+_pool: tuple[int, int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """A thread pool of ``threads`` workers for this process (re-made after a fork)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid() or _pool[1] != threads:
+            _pool = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="seqclr-augment"))
+        return _pool[2]
+
+
+def run(x: torch.Tensor, params: dict, stages: list[str], seq: np.ndarray, threads: int | None = None) -> torch.Tensor:
+    """The fused kernel on a CPU float32 batch: the same result as the torch path of
+    :func:`seqclr.augment.pipeline.apply`. ``threads`` defaults to torch's."""
+    if not _HAVE_NUMBA:
+        raise RuntimeError("the fused CPU augmentation kernel needs numba (pip install numba)")
+    xs = x.detach().contiguous()
+    n = xs.shape[0]
+    out = torch.empty_like(xs)
+    args = prepare(xs, params, stages, seq)
+    xa, oa = xs.numpy(), out.numpy()
+    threads = max(1, min(threads or torch.get_num_threads(), n))
+    bounds = np.linspace(0, n, threads + 1).astype(int)
+    call = lambda lo, hi: _augment(xa, oa, *args, np.float32(O.CENTER), lo, hi)  # noqa: E731
+    if threads == 1:
+        call(0, n)
+    else:
+        futures = [_executor(threads).submit(call, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        for f in futures:
+            f.result()
+    return out
