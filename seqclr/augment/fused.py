@@ -75,17 +75,17 @@ if _HAVE_NUMBA:
     def _pad(img, base, h, w, pad, buf):
         """buf[(h + 2 pad) x (w + 2 pad)] = channel image img[base: base + h w] with
         reflect-101 borders."""
-        wp = w + 2 * pad
+        uw, up = np.uint64(w), np.uint64(pad)
+        wp = uw + up + up
         for yy in range(h + 2 * pad):
-            sy = base + _reflect(yy - pad, h) * w
-            src = img[sy : sy + w]
-            dst = buf[yy * wp : (yy + 1) * wp]
+            src = np.uint64(base + _reflect(yy - pad, h) * w)
+            dst = np.uint64(yy) * wp
             for xx in range(pad):
-                dst[xx] = src[_reflect(xx - pad, w)]
-                dst[w + pad + xx] = src[_reflect(w + xx, w)]
-            mid = dst[pad : pad + w]
-            for x in range(w):
-                mid[x] = src[x]
+                buf[dst + np.uint64(xx)] = img[src + np.uint64(_reflect(xx - pad, w))]
+                buf[dst + uw + up + np.uint64(xx)] = img[src + np.uint64(_reflect(w + xx, w))]
+            mid = dst + up
+            for x in range(uw):
+                buf[mid + x] = img[src + x]
 
     @_jit
     def _contrast(img, alpha, center):
@@ -94,44 +94,45 @@ if _HAVE_NUMBA:
             img[j] = _clamp01(alpha * img[j] + bias)
 
     @_jit
-    def _filter(img, ch, h, w, k1, k2, buf, row, acc):
+    def _filter(img, ch, h, w, k1, k2, buf, acc):
         """Correlate each channel with a kernel, reflect-101 borders, clamp: the 2-D
         kernel ``k2`` (s x s), or when it is empty the separable ``k1`` down the columns
-        then along the rows. Inner loops index views from 0 (no wraparound test: they
-        vectorise)."""
+        then along the rows. Each tap is ONE loop over the padded image (rows of the
+        padded width; the columns past ``w`` are junk, never read back): a 32x100 image
+        has rows too short for per-row loops to pay their set-up."""
         sep = k2.shape[0] == 0
         r = k1.shape[0] // 2 if sep else k2.shape[0] // 2
         wp = w + 2 * r
+        n1 = np.uint64(h * wp)  # outputs: h rows of the padded width
+        n2 = n1 - np.uint64(2 * r)  # the last row's junk tail is not computed
         for c in range(ch):
             base = c * h * w
             _pad(img, base, h, w, r, buf)
+            for j in range(n1):
+                acc[j] = _ZERO
+            if sep:
+                for t in range(2 * r + 1):  # down the columns: buf -> acc
+                    kt, off = k1[t], np.uint64(t * wp)
+                    for j in range(n1):
+                        acc[j] += kt * buf[off + j]
+                for j in range(n1):
+                    buf[j] = _ZERO
+                for t in range(2 * r + 1):  # along the rows: acc -> buf
+                    kt, off = k1[t], np.uint64(t)
+                    for j in range(n2):
+                        buf[j] += kt * acc[off + j]
+                res = buf
+            else:
+                for ty in range(2 * r + 1):
+                    for tx in range(2 * r + 1):
+                        kt, off = k2[ty, tx], np.uint64(ty * wp + tx)
+                        for j in range(n2):
+                            acc[j] += kt * buf[off + j]
+                res = acc
             for y in range(h):
-                for x in range(w):
-                    acc[x] = _ZERO
-                if sep:
-                    for xx in range(wp):
-                        row[xx] = _ZERO
-                    for t in range(2 * r + 1):
-                        kt = k1[t]
-                        src = buf[(y + t) * wp : (y + t + 1) * wp]
-                        for xx in range(wp):
-                            row[xx] += kt * src[xx]
-                    for t in range(2 * r + 1):
-                        kt = k1[t]
-                        src = row[t : t + w]
-                        for x in range(w):
-                            acc[x] += kt * src[x]
-                else:
-                    for ty in range(2 * r + 1):
-                        for tx in range(2 * r + 1):
-                            kt = k2[ty, tx]
-                            off = (y + ty) * wp + tx
-                            src = buf[off : off + w]
-                            for x in range(w):
-                                acc[x] += kt * src[x]
-                dst = img[base + y * w : base + (y + 1) * w]
-                for x in range(w):
-                    dst[x] = _clamp01(acc[x])
+                src, dst = np.uint64(y * wp), np.uint64(base + y * w)
+                for x in range(np.uint64(w)):
+                    img[dst + x] = _clamp01(res[src + x])
 
     @_jit
     def _jitter(img, brightness, contrast):
@@ -145,13 +146,19 @@ if _HAVE_NUMBA:
             img[j] = _clamp01(mean + contrast * (img[j] - mean))
 
     @_jit
-    def _warp(src, dst, ch, h, w, m, b, a, disp, nb_r, nb_c, pw, xs, col0, colf, e, sx, sy):
+    def _warp(src, dst, ch, h, w, m, b, a, disp, nb_r, nb_c, pw, xs, ys, col0, colf, e, sx, sy, tap):
         """dst = src resampled at B(A(u) + w_A(u) d(A'(u))) (see ops.geometric_grid),
         bilinear, edge replicated (grid_sample's border mode); m = B A; all maps
-        output->source in pixel coordinates (float64 3x3); xs = 0..w-1 as float32."""
+        output->source in pixel coordinates (float64 3x3); xs, ys: every pixel's x and y
+        (float32, h*w); sx, sy, tap: scratch for the source coordinates (h*w)."""
+        hw = h * w
+        uhw = np.uint64(hw)
+        m00, m01, m02 = np.float32(m[0, 0]), np.float32(m[0, 1]), np.float32(m[0, 2])
+        m10, m11, m12 = np.float32(m[1, 0]), np.float32(m[1, 1]), np.float32(m[1, 2])
+        m20, m21, m22 = np.float32(m[2, 0]), np.float32(m[2, 1]), np.float32(m[2, 2])
         if pw:
             # per column: the control cell and weight of A'(x), then the displacement of
-            # every control row interpolated there (e[r, 0 = dy / 1 = dx, x])
+            # every control row interpolated there (e[(r * 2 + 0 = dy / 1 = dx) * w + x])
             sc = (nb_c - 1.0) / w
             for x in range(w):
                 t = (a[0, 0] * x + a[0, 2]) * sc
@@ -161,72 +168,74 @@ if _HAVE_NUMBA:
                 colf[x] = t - j
             for r in range(nb_r):
                 for k in range(2):
-                    er = e[r, k]
+                    off = np.uint64((r * 2 + k) * w)
                     for x in range(w):
                         f = colf[x]
                         j = col0[x]
-                        er[x] = (_ONE - f) * disp[r, j, k] + f * disp[r, j + 1, k]
-        sr = (nb_r - 1.0) / h
-        m00, m10, m20 = np.float32(m[0, 0]), np.float32(m[1, 0]), np.float32(m[2, 0])
-        b00, b01, b10 = np.float32(b[0, 0]), np.float32(b[0, 1]), np.float32(b[1, 0])
-        b11, b20, b21 = np.float32(b[1, 1]), np.float32(b[2, 0]), np.float32(b[2, 1])
-        a20 = np.float32(a[2, 0])
-        projective = m[2, 0] != 0.0 or m[2, 1] != 0.0 or (pw and (b[2, 0] != 0.0 or b[2, 1] != 0.0))
-        wm1, hm1 = np.float32(w - 1), np.float32(h - 1)
-        uw, uw1, uh1 = np.uint32(w), np.uint32(w - 1), np.uint32(h - 1)
-        hw = h * w
-        for y in range(h):
-            hx0 = np.float32(m[0, 1] * y + m[0, 2])
-            hy0 = np.float32(m[1, 1] * y + m[1, 2])
-            hw0 = np.float32(m[2, 1] * y + m[2, 2])
-            if pw:
+                        e[off + np.uint64(x)] = (_ONE - f) * disp[r, j, k] + f * disp[r, j + 1, k]
+            sr = (nb_r - 1.0) / h
+            b00, b01, b10 = np.float32(b[0, 0]), np.float32(b[0, 1]), np.float32(b[1, 0])
+            b11, b20, b21 = np.float32(b[1, 1]), np.float32(b[2, 0]), np.float32(b[2, 1])
+            a20 = np.float32(a[2, 0])
+            uw = np.uint64(w)
+            for y in range(h):
                 t = min(max((a[1, 1] * y + a[1, 2]) * sr, 0.0), nb_r - 1.0)
                 cell = min(int(t), nb_r - 2)
                 fy = np.float32(t - cell)
                 gy = _ONE - fy
+                yf = np.float32(y)
+                hx0, hy0, hw0 = m01 * yf + m02, m11 * yf + m12, m21 * yf + m22
                 wa0 = np.float32(a[2, 1] * y + a[2, 2])
-                ey0, ex0, ey1, ex1 = e[cell, 0], e[cell, 1], e[cell + 1, 0], e[cell + 1, 1]
-                for x in range(w):
-                    dy = gy * ey0[x] + fy * ey1[x]
-                    dx = gy * ex0[x] + fy * ex1[x]
+                ey0 = np.uint64(cell * 2 * w)
+                ex0, ey1, ex1 = ey0 + uw, ey0 + uw + uw, ey0 + uw + uw + uw
+                o = np.uint64(y * w)
+                for x in range(uw):
+                    dy = gy * e[ey0 + x] + fy * e[ey1 + x]
+                    dx = gy * e[ex0 + x] + fy * e[ex1 + x]
                     u = xs[x]
                     wa = wa0 + a20 * u
                     hh = hw0 + m20 * u + wa * (b20 * dx + b21 * dy)
-                    sx[x] = (hx0 + m00 * u + wa * (b00 * dx + b01 * dy)) / hh
-                    sy[x] = (hy0 + m10 * u + wa * (b10 * dx + b11 * dy)) / hh
-            elif projective:
-                for x in range(w):
-                    u = xs[x]
-                    hh = hw0 + m20 * u
-                    sx[x] = (hx0 + m00 * u) / hh
-                    sy[x] = (hy0 + m10 * u) / hh
-            else:
-                inv = _ONE / hw0
-                for x in range(w):
-                    u = xs[x]
-                    sx[x] = (hx0 + m00 * u) * inv
-                    sy[x] = (hy0 + m10 * u) * inv
-            for x in range(w):
-                v = sx[x]
-                v = v if v > _ZERO else _ZERO
-                sx[x] = v if v < wm1 else wm1
-                v = sy[x]
-                v = v if v > _ZERO else _ZERO
-                sy[x] = v if v < hm1 else hm1
-            # bilinear taps; unsigned indices (numba tests signed ones for wraparound)
-            for c in range(ch):
-                s = src[c * hw : (c + 1) * hw]
-                d = dst[c * hw + y * w : c * hw + (y + 1) * w]
-                for x in range(w):
-                    fx, fy2 = sx[x], sy[x]
-                    x0, y0 = min(np.uint32(fx), uw1), min(np.uint32(fy2), uh1)  # memory-safe
-                    ax, ay = fx - np.float32(x0), fy2 - np.float32(y0)
-                    x1, y1 = min(x0 + np.uint32(1), uw1), min(y0 + np.uint32(1), uh1)
-                    i0, i1 = y0 * uw, y1 * uw
-                    v00, v01, v10, v11 = s[i0 + x0], s[i0 + x1], s[i1 + x0], s[i1 + x1]
-                    top = v00 + ax * (v01 - v00)
-                    bot = v10 + ax * (v11 - v10)
-                    d[x] = top + ay * (bot - top)
+                    sx[o + x] = (hx0 + m00 * u + wa * (b00 * dx + b01 * dy)) / hh
+                    sy[o + x] = (hy0 + m10 * u + wa * (b10 * dx + b11 * dy)) / hh
+        elif m20 != _ZERO or m21 != _ZERO:
+            for j in range(uhw):
+                u, v = xs[j], ys[j]
+                hh = m20 * u + m21 * v + m22
+                sx[j] = (m00 * u + m01 * v + m02) / hh
+                sy[j] = (m10 * u + m11 * v + m12) / hh
+        else:
+            inv = _ONE / m22
+            for j in range(uhw):
+                u, v = xs[j], ys[j]
+                sx[j] = (m00 * u + m01 * v + m02) * inv
+                sy[j] = (m10 * u + m11 * v + m12) * inv
+        # clamp into the image, split into the top-left tap and the weights (one
+        # vectorised loop), then gather the four taps (a scalar loop, kept minimal). At
+        # the last column / row the weight of the next one is exactly 0, so its tap may
+        # read one past: src carries a zero tail of w + 1 values for that.
+        wm1, hm1 = np.float32(w - 1), np.float32(h - 1)
+        uw32, uw1, uh1 = np.uint32(w), np.uint32(w - 1), np.uint32(h - 1)
+        for j in range(uhw):
+            fx, fy = sx[j], sy[j]
+            fx = fx if fx > _ZERO else _ZERO
+            fx = fx if fx < wm1 else wm1
+            fy = fy if fy > _ZERO else _ZERO
+            fy = fy if fy < hm1 else hm1
+            x0, y0 = min(np.uint32(fx), uw1), min(np.uint32(fy), uh1)  # memory-safe even for NaN
+            sx[j] = fx - np.float32(x0)
+            sy[j] = fy - np.float32(y0)
+            tap[j] = y0 * uw32 + x0
+        uw = np.uint64(w)
+        for c in range(ch):
+            sb = np.uint64(c * hw)
+            for j in range(uhw):
+                i = sb + np.uint64(tap[j])
+                v00, v01 = src[i], src[i + np.uint64(1)]
+                v10, v11 = src[i + uw], src[i + uw + np.uint64(1)]
+                ax, ay = sx[j], sy[j]
+                top = v00 + ax * (v01 - v00)
+                bot = v10 + ax * (v11 - v10)
+                dst[sb + j] = top + ay * (bot - top)
 
     @_jit
     def _augment(
@@ -238,17 +247,24 @@ if _HAVE_NUMBA:
         xf = x.reshape(n, size)
         of = out.reshape(n, size)
         pad = max(blur_k.shape[1] // 2, 1)
-        cur = np.empty(size, np.float32)
-        tmp = np.empty(size, np.float32)
+        # image buffers with a zero tail (see _warp); ops write the first `size` values only
+        cur_buf = np.zeros(size + w + 1, np.float32)
+        tmp_buf = np.zeros(size + w + 1, np.float32)
+        cur, tmp = cur_buf, tmp_buf
         buf = np.empty((h + 2 * pad) * (w + 2 * pad), np.float32)
-        row = np.empty(w + 2 * pad, np.float32)
-        acc = np.empty(w, np.float32)
+        acc = np.empty((h + 2 * pad) * (w + 2 * pad), np.float32)
         col0 = np.empty(w, np.int64)
         colf = np.empty(w, np.float32)
-        e = np.empty((max(disp.shape[1], 2), 2, w), np.float32)
-        xs = np.arange(w).astype(np.float32)
-        sx = np.empty(w, np.float32)
-        sy = np.empty(w, np.float32)
+        e = np.empty(max(disp.shape[1], 2) * 2 * w, np.float32)
+        xs = np.empty(h * w, np.float32)  # every pixel's x and y
+        ys = np.empty(h * w, np.float32)
+        for y in range(h):
+            for x in range(w):
+                xs[y * w + x] = x
+                ys[y * w + x] = y
+        sx = np.empty(h * w, np.float32)
+        sy = np.empty(h * w, np.float32)
+        tap = np.empty(h * w, np.uint32)
         no_kernel = np.empty((0, 0), np.float32)
         for i in range(lo, hi):
             src = xf[i]
@@ -259,18 +275,18 @@ if _HAVE_NUMBA:
                 if k == END:
                     break
                 if k == CONTRAST:
-                    _contrast(cur, alpha[i], center)
+                    _contrast(cur[:size], alpha[i], center)
                 elif k == BLUR:
-                    _filter(cur, ch, h, w, blur_k[i], no_kernel, buf, row, acc)
+                    _filter(cur, ch, h, w, blur_k[i], no_kernel, buf, acc)
                 elif k == SHARPEN:
-                    _filter(cur, ch, h, w, blur_k[i], sharp_k[i], buf, row, acc)
+                    _filter(cur, ch, h, w, blur_k[i], sharp_k[i], buf, acc)
                 elif k == JITTER:
-                    _jitter(cur, jitter[i, 0], jitter[i, 1])
+                    _jitter(cur[:size], jitter[i, 0], jitter[i, 1])
                 else:
                     g = geo_row[i]
                     _warp(
                         cur, tmp, ch, h, w, m[g], b[g], a[g], disp[g], nb_rc[g, 0], nb_rc[g, 1], has_pw[g],
-                        xs, col0, colf, e, sx, sy,
+                        xs, ys, col0, colf, e, sx, sy, tap,
                     )  # fmt: skip
                     cur, tmp = tmp, cur
             dst = of[i]
