@@ -1,4 +1,5 @@
-"""Augmentations (appendix B): a shared spec, the imgaug reference, our batched torch pipeline.
+"""Augmentations (appendix B): a shared spec, the imgaug reference, our batched pipeline
+(torch ops on any device, a fused kernel on the CPU).
 
 imgaug is never imported here; see :mod:`seqclr.augment.reference`.
 """

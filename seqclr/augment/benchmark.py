@@ -1,10 +1,12 @@
-"""Throughput of the imgaug reference vs our batched torch pipeline (images/s).
+"""Throughput of the imgaug reference vs our batched pipeline (images/s).
 
     python -m seqclr.augment.benchmark [--batch 256] [--device cpu] [--threads N] [--ref-procs P]
 
 Both run on the same batch of 32x100 word-like images, in one process. imgaug is
-timed per image, as the authors' data loader used it; ours on the whole batch.
-Per-op rows fix every image to that one op (ours: all images in one call).
+timed per image, as the authors' data loader used it; ours on the whole batch, with the
+backend ``apply`` picks by default (the fused kernel on a CPU, the torch ops on a GPU)
+and, on a CPU, the torch ops too (one more row). Per-op rows fix every image to that
+one op (ours: all images in one call, default backend).
 imgaug runs with one BLAS thread (its fastest single-process setting here; a
 multi-threaded OpenBLAS slows skimage's piecewise affine down). ``--threads`` defaults
 to 1: imgaug is single-threaded, so this is the per-core comparison, and on a shared CPU torch's OpenMP workers wait on busy cores
