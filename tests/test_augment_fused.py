@@ -139,3 +139,25 @@ def test_gradient_input_takes_the_torch_path():
     y = apply(x, fixed_params(2, ["blur", "crop_vertical"], blur__sigma=0.7, crop_vertical__top=0.1, crop_vertical__bottom=0.0))
     y.sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def _augment_in_child(args):
+    x, params, stages, seq = args
+    # numpy back, not a tensor (torch would share its storage through a file descriptor)
+    return fused.run(x, params, stages, seq, threads=2).numpy()
+
+
+@pytest.mark.timeout(60)
+def test_forked_worker_gets_its_own_thread_pool():
+    """A DataLoader worker forked after the parent ran the kernel on two threads must not
+    wait on the parent's pool threads (they do not exist in the child): it makes its own,
+    and computes the same images."""
+    import multiprocessing as mp
+
+    x = _strokes(8)
+    params = sample_params(8, "seqclr", torch.Generator().manual_seed(4))
+    stages, seq = plan_stages(params)
+    parent = fused.run(x, params, stages, seq, threads=2)
+    with mp.get_context("fork").Pool(1) as pool:
+        child = pool.map(_augment_in_child, [(x, params, stages, seq)])[0]
+    assert np.array_equal(child, parent.numpy())

@@ -1,13 +1,14 @@
 """The fused CPU kernel of the batched pipeline: every image's ops in one pass, in cache.
 
 :func:`seqclr.augment.pipeline.apply` on CPU float32 batches runs here when numba is
-importable (``backend="auto"``). It computes exactly what the torch path computes (the
-same stages in the same order: the same kernels, biases, clamps, one fused bilinear warp
-with edge replication at the image's first geometric op), but image by image: a 32x100
-image is 12.8 KB, so all its ops run while it sits in L1, and the sampling grid is never
-written to memory (each output pixel's source point is computed where it is read). The
-torch path moves each op's whole batch through memory and pays a fixed cost per call;
-this is why it is the faster one on a CPU, and why on a GPU the torch path stays.
+importable (``backend="auto"``). It makes the torch path's computation, to float32
+rounding (the same stages in the same order: the same kernels, biases, clamps, one fused
+bilinear warp with edge replication at the image's first geometric op), but image by
+image: a 32x100 image is 12.8 KB, so all its ops run while it sits in L1, and the
+sampling grid is never written to memory (each output pixel's source point is computed
+where it is read). The torch path moves each op's whole batch through memory and pays a
+fixed cost per call: that is why the kernel is the faster one on a CPU (3-4x here), and
+why GPUs keep the torch path.
 
 Images are split into one contiguous chunk per torch thread; the kernel releases the GIL,
 so the chunks run in parallel on Python threads (fork-safe, unlike numba's own thread
@@ -374,10 +375,13 @@ _pool_lock = threading.Lock()
 
 
 def _executor(threads: int) -> ThreadPoolExecutor:
-    """A thread pool of ``threads`` workers for this process (re-made after a fork)."""
+    """A thread pool of ``threads`` workers for this process (re-made after a fork, whose
+    child has none of the parent's pool threads, or when the thread count changes)."""
     global _pool
     with _pool_lock:
         if _pool is None or _pool[0] != os.getpid() or _pool[1] != threads:
+            if _pool is not None and _pool[0] == os.getpid():
+                _pool[2].shutdown(wait=False)
             _pool = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="seqclr-augment"))
         return _pool[2]
 
@@ -392,13 +396,15 @@ def run(x: torch.Tensor, params: dict, stages: list[str], seq: np.ndarray, threa
     out = torch.empty_like(xs)
     args = prepare(xs, params, stages, seq)
     xa, oa = xs.numpy(), out.numpy()
-    threads = max(1, min(threads or torch.get_num_threads(), n))
-    bounds = np.linspace(0, n, threads + 1).astype(int)
+    threads = max(1, threads or torch.get_num_threads())
+    chunks = min(threads, n)
+    bounds = np.linspace(0, n, chunks + 1).astype(int)
     call = lambda lo, hi: _augment(xa, oa, *args, np.float32(O.CENTER), lo, hi)  # noqa: E731
-    if threads == 1:
+    if chunks <= 1:
         call(0, n)
     else:
-        futures = [_executor(threads).submit(call, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        pool = _executor(threads)
+        futures = [pool.submit(call, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
         for f in futures:
             f.result()
     return out
