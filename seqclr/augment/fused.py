@@ -249,9 +249,8 @@ if _HAVE_NUMBA:
         of = out.reshape(n, size)
         pad = max(blur_k.shape[1] // 2, 1)
         # image buffers with a zero tail (see _warp); ops write the first `size` values only
-        cur_buf = np.zeros(size + w + 1, np.float32)
-        tmp_buf = np.zeros(size + w + 1, np.float32)
-        cur, tmp = cur_buf, tmp_buf
+        cur = np.zeros(size + w + 1, np.float32)
+        tmp = np.zeros(size + w + 1, np.float32)
         buf = np.empty((h + 2 * pad) * (w + 2 * pad), np.float32)
         acc = np.empty((h + 2 * pad) * (w + 2 * pad), np.float32)
         col0 = np.empty(w, np.int64)
@@ -353,17 +352,17 @@ def prepare(x: torch.Tensor, params: dict, stages: list[str], seq: np.ndarray) -
                 disp = np.zeros((rows.size, 2, 2, 2), f32)
                 nb_rc = np.full((rows.size, 2), 2, np.int64)
                 has_pw = np.zeros(rows.size, np.bool_)
-    c64 = np.ascontiguousarray
+    contig = np.ascontiguousarray
     return (
-        c64(code),
+        contig(code),
         alpha,
-        c64(blur_k),
-        c64(sharp_k),
-        c64(jitter),
+        contig(blur_k),
+        contig(sharp_k),
+        contig(jitter),
         geo_row,
-        c64(m, dtype=np.float64),
-        c64(b, dtype=np.float64),
-        c64(a, dtype=np.float64),
+        contig(m, dtype=np.float64),
+        contig(b, dtype=np.float64),
+        contig(a, dtype=np.float64),
         disp,
         nb_rc,
         has_pw,
