@@ -55,7 +55,7 @@ n_instances: int = 5  # T' of window-to-instance
 proj_dim: int = 128
 proj_hidden: Optional[int] = None
 tau: float = 0.1
-augmentation: str = "seqclr"  # seqclr | simclr | light
+augmentation: Optional[str] = None  # seqclr | simclr | light; None: the method's own (simclr* -> simclr)
 # optimization (appendix D: AdaDelta lr 10, rho 0.95, clip 5, wd 1e-4, lr / 10 at 60% and 80%)
 batch_size: int = 32
 iterations: int = 150

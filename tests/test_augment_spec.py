@@ -102,3 +102,14 @@ def test_from_dict_accepts_scalars_and_defaults():
         AugmentSpec.from_dict({"ops": {"blur": {}}})
     with pytest.raises(ValueError, match="unknown key"):
         AugmentSpec.from_dict({"ops": {}, "colour": 1})
+
+
+def test_each_method_pretrains_with_a_preset_that_fits_it():
+    """METHOD_AUGMENTATION names presets; only the SimCLR methods get a sequence-breaking one
+    (SimCLR's own, with its flip on), the SeqCLR mappings the SeqCLR pipeline."""
+    from seqclr.contrastive.model import METHOD_AUGMENTATION
+
+    for method, preset in METHOD_AUGMENTATION.items():
+        spec = get_spec(preset)
+        assert spec == (simclr_spec() if method.startswith("simclr") else seqclr_spec()), method
+        assert spec["flip"].enabled == method.startswith("simclr"), method

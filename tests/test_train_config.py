@@ -122,3 +122,121 @@ def test_lr_schedule_steps_at_60_and_80_percent():
     assert seen == pytest.approx([10.0] * 6 + [1.0] * 2 + [0.1] * 2)
     assert [lr_at(i, cfg) for i in range(10)] == pytest.approx(seen)
     assert isinstance(opt, torch.optim.Adadelta) and opt.defaults["rho"] == 0.95
+
+
+# ---------------------------------------------------------------- a method carries its augmentation
+
+
+def test_every_method_has_its_augmentation():
+    from seqclr.augment.spec import PRESETS
+    from seqclr.contrastive.model import METHOD_AUGMENTATION, METHOD_PRESETS
+    from seqclr.train.config import METHODS
+
+    assert set(METHOD_AUGMENTATION) == set(METHOD_PRESETS) == set(METHODS)
+    assert set(METHOD_AUGMENTATION.values()) <= set(PRESETS)
+    assert {m: a for m, a in METHOD_AUGMENTATION.items() if a == "simclr"} == {"simclr": "simclr", "simclr-contextual": "simclr"}
+
+
+@pytest.mark.parametrize(
+    "method, expected",
+    [("seqclr-all", "seqclr"), ("seqclr-window", "seqclr"), ("seqclr-frame", "seqclr"), ("simclr", "simclr"), ("simclr-contextual", "simclr")],
+)
+def test_augmentation_defaults_to_the_methods_own(method, expected):
+    cfg = PretrainConfig(method=method)
+    assert cfg.augmentation is None and cfg.resolved_augmentation == expected
+    assert cfg.to_dict()["augmentation"] == expected  # what config.yaml / metrics.json / checkpoints record
+    assert PretrainConfig.from_dict({"method": method}, source="run.yaml").resolved_augmentation == expected
+    assert PretrainConfig.from_dict(cfg.to_dict()) == cfg  # the record reproduces the run
+
+
+def test_explicit_augmentation_overrides_the_method():
+    cfg = PretrainConfig(method="simclr", augmentation="seqclr")
+    assert cfg.resolved_augmentation == "seqclr" and cfg.to_dict()["augmentation"] == "seqclr"
+    assert PretrainConfig(method="seqclr-window", augmentation="simclr").resolved_augmentation == "simclr"
+    assert PretrainConfig.from_dict({"method": "simclr", "augmentation": "light"}).resolved_augmentation == "light"
+    assert PretrainConfig(method="simclr") != cfg
+    with pytest.raises(ParameterError, match=r"augmentation.*got 'auto'"):
+        PretrainConfig.from_dict({"augmentation": "auto"}, source="cli")
+
+
+def test_replace_keeps_the_augmentation_following_the_method():
+    cfg = PretrainConfig()  # seqclr-window: the SeqCLR pipeline
+    assert cfg.replace(method="simclr").resolved_augmentation == "simclr"
+    assert cfg.replace(method="simclr", augmentation="seqclr").resolved_augmentation == "seqclr"
+    pinned = cfg.replace(augmentation="seqclr")
+    assert pinned.replace(method="simclr").resolved_augmentation == "seqclr"  # an explicit choice stays
+
+
+def test_simclr_pretraining_builds_the_simclr_augmenter():
+    """The pretraining loop's augmenter: SimCLR's spec for simclr / simclr-contextual unless the
+    config names another; never silently the SeqCLR pipeline."""
+    from seqclr.augment.spec import seqclr_spec, simclr_spec
+    from seqclr.train.loop import build_augment
+
+    for method in ("simclr", "simclr-contextual"):
+        assert build_augment(PretrainConfig(method=method)).spec == simclr_spec()
+    assert build_augment(PretrainConfig(method="simclr", augmentation="seqclr")).spec == seqclr_spec()
+    assert build_augment(PretrainConfig(method="seqclr-frame")).spec == seqclr_spec()
+
+
+def test_simclr_run_pretrains_and_records_simclr_augmentations(tmp_path, monkeypatch):
+    """A real (one-step) SimCLR run: every view comes from the SimCLR spec, and the run records it."""
+    import json
+
+    from seqclr.augment.pipeline import SeqCLRAugment
+    from seqclr.augment.spec import simclr_spec
+    from seqclr.train.loop import pretrain
+
+    specs = []
+    forward = SeqCLRAugment.forward
+
+    def spy(self, x, generator=None):
+        specs.append(self.spec)
+        return forward(self, x, generator)
+
+    monkeypatch.setattr(SeqCLRAugment, "forward", spy)
+    cfg = PretrainConfig(
+        method="simclr", data_size=8, width=32, batch_size=4, iterations=1, output_dir=str(tmp_path),
+        progress=False, device="cpu", checkpoint_every=1, log_every=1,
+    )  # fmt: skip
+    pretrain(cfg)
+    assert specs and all(s == simclr_spec() for s in specs)
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["augmentation"] == "simclr"
+    assert PretrainConfig.from_yaml(tmp_path / "config.yaml").augmentation == "simclr"
+
+
+def test_parameter_files_and_notebook_leave_the_augmentation_to_the_method():
+    """No pretraining parameter file pins an augmentation other than its method's, every SimCLR
+    one resolves to SimCLR's, and the notebook's parameters cell (papermill -p method simclr)
+    too."""
+    import yaml
+
+    from seqclr.config import from_namespace
+    from seqclr.contrastive.model import METHOD_AUGMENTATION
+    from seqclr.train.notebook import PretrainNotebookParams
+    from tests.notebook_utils import NOTEBOOKS, PARAMETERS, cell_defaults
+
+    files = sorted((PARAMETERS / "pretrain").glob("*.yaml"))
+    simclr = [f for f in files if "simclr" in f.name]
+    assert len(simclr) >= 9
+    for f in files:
+        values = yaml.safe_load(f.read_text())
+        method = values.get("method", PretrainConfig().method)
+        assert values.get("augmentation") in (None, METHOD_AUGMENTATION[method]), f
+        if f in simclr:
+            assert method.startswith("simclr"), f
+            assert PretrainConfig.from_yaml(f).resolved_augmentation == "simclr", f
+
+    cell = cell_defaults(NOTEBOOKS / "pretrain.ipynb")
+    assert cell["augmentation"] is None
+    for method, expected in (("simclr", "simclr"), ("simclr-contextual", "simclr"), ("seqclr-all", "seqclr")):
+        cfg, _ = from_namespace(PretrainNotebookParams, {**cell, "method": method}).split()
+        assert cfg.resolved_augmentation == expected
+
+
+def test_study_pretrains_simclr_with_simclr_augmentations(tmp_path):
+    from seqclr.evaluate.study import SCALES, pretrain_config
+
+    scale = next(iter(SCALES.values()))
+    assert pretrain_config("simclr", tmp_path, scale).resolved_augmentation == "simclr"
+    assert pretrain_config("seqclr-window", tmp_path, scale).resolved_augmentation == "seqclr"

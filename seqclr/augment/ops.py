@@ -167,9 +167,19 @@ def crop_matrix(top, bottom, left, right, height: int, width: int) -> np.ndarray
 
 
 def resized_crop_matrix(x0, y0, w, h, height: int, width: int) -> np.ndarray:
-    """Crop the box (x0, y0, w, h) (fractions of the image) and resize it to the full size."""
+    """torchvision's ``resized_crop``: crop the box (x0, y0, w, h), given as fractions of the
+    image and rounded to whole pixels as torchvision's RandomResizedCrop draws it (at least one
+    pixel, inside the image), and resize it bilinearly to the full size (half-pixel centres).
+
+    Inside the box the warp is torchvision's resize exactly; its outermost output pixels (source
+    point less than half a pixel outside the box) blend in the image's pixel beyond the box where
+    torchvision replicates the box's edge (tests/test_augment_simclr_torchvision.py)."""
     x0, y0, w, h = _f64(x0), _f64(y0), _f64(w), _f64(h)
-    return crop_matrix(y0, 1.0 - y0 - h, x0, 1.0 - x0 - w, height, width)
+    wp = np.clip(np.round(w * width), 1.0, width)
+    hp = np.clip(np.round(h * height), 1.0, height)
+    xp = np.clip(np.round(x0 * width), 0.0, width - wp)
+    yp = np.clip(np.round(y0 * height), 0.0, height - hp)
+    return crop_matrix(yp / height, 1.0 - (yp + hp) / height, xp / width, 1.0 - (xp + wp) / width, height, width)
 
 
 def flip_matrix(flip, width: int) -> np.ndarray:

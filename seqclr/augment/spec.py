@@ -299,12 +299,33 @@ def light_spec() -> AugmentSpec:
 
 
 def simclr_spec() -> AugmentSpec:
-    """SimCLR's augmentation (Chen et al. 2020) adapted to grayscale word images.
+    """SimCLR's augmentation (Chen et al. 2020, appendix A) adapted to grayscale word images:
+    what the SimCLR baselines pretrain with (appendix D: "the same augmentations ... as in
+    [9]"; ``method: simclr`` / ``simclr-contextual`` imply it, METHOD_AUGMENTATION).
 
     Random resized crop (area 8-100%, aspect change 3/4-4/3 relative to the image),
     horizontal flip (p=0.5), brightness/contrast jitter with strength 0.8 (p=0.8) and
-    Gaussian blur sigma 0.1-2.0 (p=0.5), applied in that order. It breaks sequence
-    alignment on purpose: the non-sequential baseline of the paper.
+    Gaussian blur sigma 0.1-2.0 (p=0.5), applied in that order (torchvision's numbers:
+    ``RandomResizedCrop``, ``RandomHorizontalFlip``, ``ColorJitter(0.8, 0.8, 0.8, 0.2)``,
+    ``GaussianBlur(sigma=(0.1, 2.0))``; saturation, hue and random grayscale do nothing to gray
+    images). It breaks sequence alignment on purpose: the non-sequential baseline of the paper.
+
+    torchvision.transforms.v2 is the reference of each op at fixed parameters
+    (tests/test_augment_simclr_torchvision.py): flip, brightness/contrast and blur agree to
+    float rounding (<= 6e-6 on the [0, 1] scale); the crop box is whole pixels and is resized
+    as torchvision's ``resized_crop`` does (bilinear, half-pixel centres) to 6e-6 on every
+    output pixel whose source point lies in the box. Deliberate differences:
+
+    - crop border: the fused warp samples the whole image, so the outermost output pixels
+      (source point < half a pixel outside the box, ~0.5 / scale of them a side) blend in the
+      pixel beyond the box where torchvision replicates the box's edge (0.1-1.3 / 255 mean
+      over the view, up to 0.26 on single pixels of a 4x-upscaled box);
+    - aspect ratio relative to the image, not absolute: on 32x100 words an absolute 3/4-4/3
+      box fits at most 43% of the area, and torchvision falls back to a centre crop after 10
+      failed draws; w and h are clipped to the image instead of redrawn;
+    - brightness then contrast, in that order (torchvision's ColorJitter draws the order);
+    - blur kernel size: imgaug's rule for the batch's largest sigma (7 taps at sigma 2), not
+      10% of the side (3 taps on 32-pixel-high images, a near box filter at sigma 2).
     """
     return AugmentSpec(
         (

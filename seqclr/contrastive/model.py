@@ -24,6 +24,18 @@ METHOD_PRESETS: dict[str, dict] = {
     "simclr-contextual": dict(representation="H", head="mlp", mapping="simclr"),
 }
 
+# The augmentation preset (seqclr.augment.spec.PRESETS) each method pretrains with unless a config
+# names another: SeqCLR's sequence-preserving pipeline (appendix B) for the SeqCLR mappings, and
+# for both SimCLR baselines "the same augmentations ... as in [9]" (appendix D), i.e. SimCLR's own.
+# PretrainConfig(augmentation=None) resolves through this table; nothing else spells the mapping.
+METHOD_AUGMENTATION: dict[str, str] = {
+    "seqclr-all": "seqclr",
+    "seqclr-window": "seqclr",
+    "seqclr-frame": "seqclr",
+    "simclr": "simclr",
+    "simclr-contextual": "simclr",
+}
+
 
 class SeqCLRModel(nn.Module):
     """f, g and m of Fig. 4. ``mapping="simclr"`` flattens R (fixed ``input_width``) and uses

@@ -10,6 +10,12 @@ Configs come from plain dicts (YAML files, notebook widgets, CLI overrides) thro
 :meth:`PretrainConfig.from_dict`, which rejects unknown keys (suggesting the closest valid name)
 and wrong types, then :meth:`PretrainConfig.validate` checks values. Every error names the key,
 the value and, when given, the source (file) it came from.
+
+A method preset carries its whole recipe: ``augmentation=None`` (the default) means the method's
+own augmentation (``METHOD_AUGMENTATION`` next to ``METHOD_PRESETS``: SimCLR's augmentations for
+``simclr`` / ``simclr-contextual``, the SeqCLR pipeline for ``seqclr-*``); an explicit preset
+overrides it. :attr:`PretrainConfig.resolved_augmentation` is the preset a run uses, and what
+``to_dict()`` (config.yaml, metrics.json, checkpoints) records.
 """
 
 from __future__ import annotations
@@ -126,7 +132,9 @@ class PretrainConfig(ConfigIO):
     proj_dim: int = 128
     proj_hidden: int | None = None
     tau: float = 0.1
-    augmentation: Literal["seqclr", "simclr", "light"] = "seqclr"
+    # augmentation preset (seqclr.augment.spec.PRESETS); None = the method's own
+    # (seqclr.contrastive.model.METHOD_AUGMENTATION: "seqclr" for seqclr-*, "simclr" for simclr*)
+    augmentation: Literal["seqclr", "simclr", "light"] | None = None
     # optimization (appendix D)
     batch_size: int = 32  # global: split evenly over ranks
     iterations: int = 150
@@ -199,7 +207,9 @@ class PretrainConfig(ConfigIO):
             raise bad("proj_hidden", ">= 1 or None")
         if not self.tau > 0:
             raise bad("tau", "> 0")
-        one_of("augmentation", AUGMENTATIONS)
+        one_of("augmentation", AUGMENTATIONS, allow_none=True)
+        if self.resolved_augmentation not in AUGMENTATIONS:  # the method table names a preset we lack
+            raise bad("augmentation", f"one of {AUGMENTATIONS} once resolved for method {self.method!r}")
         if self.batch_size < 2:
             raise bad("batch_size", ">= 2 (the contrastive loss needs negatives)")
         check_optimization(self, bad)
@@ -220,6 +230,40 @@ class PretrainConfig(ConfigIO):
         if self.data == "packed":
             check_pack(self, where)  # reads the manifest only
         return self
+
+    # -- the method's own augmentation ------------------------------------------------------
+
+    @property
+    def resolved_augmentation(self) -> str:
+        """The augmentation preset this run pretrains with: ``augmentation`` when given, else the
+        method's own (METHOD_AUGMENTATION: SimCLR's augmentations for simclr / simclr-contextual,
+        SeqCLR's pipeline for seqclr-*)."""
+        if self.augmentation is not None:
+            return self.augmentation
+        from seqclr.contrastive.model import METHOD_AUGMENTATION
+
+        return METHOD_AUGMENTATION[self.method]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the fields with ``augmentation`` resolved: config.yaml, metrics.json and
+        checkpoints record the pipeline the run used, not "the method's"."""
+        out = super().to_dict()
+        out["augmentation"] = self.resolved_augmentation
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when they describe the same run: ``augmentation=None`` equals the method's own
+        preset named explicitly (so a config read back from config.yaml equals the original)."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def replace(self, **changes: Any) -> "PretrainConfig":
+        """A checked copy with ``changes``. An unset ``augmentation`` stays unset, so it follows a
+        changed ``method`` (``replace(method="simclr")`` pretrains with SimCLR's augmentations)."""
+        from seqclr.config import from_dict, to_dict
+
+        return from_dict(type(self), {**to_dict(self), **changes}, source=f"{type(self).__name__}.replace()")
 
     # -- model arguments -------------------------------------------------------------------
 

@@ -124,9 +124,11 @@ def build_model(cfg: PretrainConfig) -> nn.Module:
 
 
 def build_augment(cfg: PretrainConfig) -> nn.Module:
+    """The two-view augmenter: the config's preset, by default the method's own (SimCLR's
+    augmentations for simclr / simclr-contextual, SeqCLR's pipeline for seqclr-*)."""
     from seqclr.augment.pipeline import SeqCLRAugment
 
-    return SeqCLRAugment(cfg.augmentation)
+    return SeqCLRAugment(cfg.resolved_augmentation)
 
 
 def use_bf16(cfg: PretrainConfig, device: torch.device) -> bool:

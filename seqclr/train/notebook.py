@@ -76,7 +76,7 @@ def preview_png(cfg: PretrainConfig, n: int = 4, seed: int | None = None) -> byt
                 for r in range(cfg.n_instances):
                     lo, hi = (r * t) // cfg.n_instances, -(-((r + 1) * t) // cfg.n_instances)
                     ax.axvspan(lo * w / t, hi * w / t, ymin=0.0, ymax=0.08, color=f"C{r % 10}", alpha=0.8)
-    fig.suptitle(f"{cfg.augmentation} augmentation; {cfg.method} ({mapping} mapping)", fontsize=10)
+    fig.suptitle(f"{cfg.resolved_augmentation} augmentation; {cfg.method} ({mapping} mapping)", fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
