@@ -7,11 +7,20 @@ Edit distances are Levenshtein distances from ``rapidfuzz.distance.Levenshtein``
 - Acc: fraction of predictions equal to their reference.
 - ED1: fraction of predictions within one edit (insertion, deletion or substitution) of it.
 - CER: sum over samples of the character edit distance / sum of reference lengths (in characters).
-- WER: sum over samples of the word-level edit distance (each sample split on whitespace into
-  words, words compared as whole tokens) / sum of the number of reference words. For word-level
-  datasets (IAM, RIMES words: one word per image, predictions without spaces) every sample has one
-  reference word and distance 0 or 1, so WER = 1 - Acc, the fraction of wrong words, as in the
-  word-level state-of-the-art tables (Table 3).
+- WER: sum over samples of a word error count / sum of the number of reference words, with
+  words counted on the *reference's* segmentation (whitespace-separated tokens):
+
+  * a reference with one word (no inner whitespace, e.g. every IAM / RIMES / scene-text word
+    image) counts 0 errors if the prediction equals the reference (the same comparison as Acc)
+    and 1 otherwise, whatever the prediction holds: a predicted space ("foo bar" for "foobar") is
+    one wrong word, not a substitution plus an insertion;
+  * a reference with several words counts the word-level Levenshtein distance between the
+    whitespace-split prediction and reference (words compared as whole tokens);
+  * a reference with no words (empty or blank) adds no reference word and counts the number of
+    predicted words (insertions).
+
+  So on a set of single-word references WER == 1 - Acc exactly, the fraction of wrong words, as
+  in the word-level state-of-the-art tables (Table 3); on line-level text it is the usual WER.
 
 ``case_sensitive=False`` lowercases predictions and references before comparing (scene-text
 benchmarks are usually scored that way).
@@ -66,14 +75,25 @@ def cer(preds: Sequence[str], refs: Sequence[str], case_sensitive: bool = True) 
     return sum(Levenshtein.distance(p, r) for p, r in pairs) / total
 
 
+def _word_errors(pred: str, ref: str) -> tuple[int, int]:
+    """(word errors, reference words) of one sample, on the reference's segmentation."""
+    ref_words = ref.split()
+    if len(ref_words) == 1:  # one reference word: right or wrong, at most one error
+        return int(pred != ref), 1
+    return Levenshtein.distance(pred.split(), ref_words), len(ref_words)
+
+
 def wer(preds: Sequence[str], refs: Sequence[str], case_sensitive: bool = True) -> float:
-    """Summed word-level edit distance / summed number of reference words (see module doc)."""
+    """Summed word errors / summed number of reference words, words counted on the reference's
+    segmentation: a one-word reference costs 0 (prediction == reference) or 1, a multi-word one
+    its word-level Levenshtein distance (see the module docstring). WER == 1 - Acc on single-word
+    references."""
     pairs = _pairs(preds, refs, case_sensitive)
-    split = [(p.split(), r.split()) for p, r in pairs]
-    total = sum(len(r) for _, r in split)
+    counts = [_word_errors(p, r) for p, r in pairs]
+    total = sum(n for _, n in counts)
     if total == 0:
         raise ValueError("metrics: wer is undefined when the references have no words")
-    return sum(Levenshtein.distance(p, r) for p, r in split) / total
+    return sum(e for e, _ in counts) / total
 
 
 def evaluate_predictions(preds: Sequence[str], refs: Sequence[str], case_sensitive: bool = True) -> dict:

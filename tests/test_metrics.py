@@ -47,6 +47,35 @@ def test_wer_counts_word_edits_over_reference_words():
     assert word_accuracy(preds, refs) == pytest.approx(1 / 2)
 
 
+
+def test_wer_predicted_space_in_a_single_word_is_one_error():
+    # "foo bar" for "foobar": one wrong word (a word-level Levenshtein would count 2: sub + ins).
+    assert wer(["foo bar"], ["foobar"]) == 1.0
+    assert wer(["a b c d"], ["abcd"]) == 1.0
+    assert wer(["foo bar", "baz"], ["foobar", "baz"]) == pytest.approx(1 / 2)
+    assert wer(["foo bar"], ["foobar"]) == 1 - word_accuracy(["foo bar"], ["foobar"])
+
+
+def test_wer_is_one_minus_accuracy_on_single_word_samples():
+    preds = ["foo bar", "hello", "Wor ld", "", "x y z", "abc", "ab c", "Street", "  "]
+    refs = ["foobar", "hello", "world", "a", "q", "abc", "abc", "STREET", "b"]
+    for cs in (True, False):
+        # equal as fractions (k wrong / n); the float subtraction may differ in the last bit
+        assert wer(preds, refs, case_sensitive=cs) == pytest.approx(1 - word_accuracy(preds, refs, case_sensitive=cs), abs=1e-12)
+    assert wer(preds, refs) == pytest.approx(7 / 9)  # only "hello" and "abc" are right
+    assert wer(preds, refs, case_sensitive=False) == pytest.approx(6 / 9)  # + "Street"
+
+
+def test_wer_multi_word_references_keep_word_edit_distance():
+    # two-word reference: "foo bar baz" vs "foo baz" is one insertion; "ab cd" vs "abcd" is a
+    # substitution + a deletion (2 word errors over 2 reference words).
+    assert wer(["foo bar baz"], ["foo baz"]) == pytest.approx(1 / 2)
+    assert wer(["abcd"], ["ab cd"]) == pytest.approx(2 / 2)
+    # mixed set: 1 (single word, spaced) + 2 (line: sub "sat"->"sit" and del "down") over 1 + 4 words
+    assert wer(["foo bar", "the cat sit"], ["foobar", "the cat sat down"]) == pytest.approx(3 / 5)
+    # an empty reference adds no word but its predicted words are insertions
+    assert wer(["x y", "a b"], ["", "a b"]) == pytest.approx(2 / 2)
+
 def test_evaluate_predictions_dict():
     out = evaluate_predictions(PREDS, REFS, case_sensitive=False)
     assert set(out) == {"acc", "ed1", "cer", "wer", "n"}

@@ -33,10 +33,34 @@ def build_split(cfg: RecognizerTrainConfig, split: str):
             raise ValueError(
                 f"{split}_source: the {cfg.data!r} source needs its arguments (e.g. a path) for the {split} split"
             )
-        source = build_source(cfg.data, **kwargs)
+        paths = kwargs.pop("paths", None)
+        if paths is None:
+            source = build_source(cfg.data, **kwargs)
+        else:  # a union of several databases (e.g. IC13 + IIIT5K training sets for scene-text val)
+            source = UnionSource([build_source(cfg.data, path=path, **kwargs) for path in paths])
         if size is not None and size < len(source):
             source = _FirstN(source, size)
     return WordDataset(source, cfg.charset, height=cfg.height, width=cfg.width)
+
+
+class UnionSource(torch.utils.data.ConcatDataset):
+    """The concatenation of several sources, in order, with their ``labels`` concatenated (so
+    the charset filter of WordDataset still reads labels instead of decoding images)."""
+
+    def __init__(self, sources) -> None:
+        sources = list(sources)
+        if not sources:
+            raise ValueError("UnionSource: needs at least one source")
+        super().__init__(sources)
+        self.name = "UnionSource(" + ", ".join(getattr(s, "name", type(s).__name__) for s in sources) + ")"
+
+    @property
+    def labels(self) -> list[str]:
+        out: list[str] = []
+        for s in self.datasets:
+            labels = getattr(s, "labels", None)
+            out.extend(labels if labels is not None else [s[i].label for i in range(len(s))])
+        return out
 
 
 class _FirstN(torch.utils.data.Dataset):
