@@ -95,8 +95,9 @@ def _synthetic(style: str) -> Callable:
         min_len: int = 1,
         max_len: int = 12,
         vocab_size: int = 10000,
+        benchmark: str | None = None,
     ) -> SyntheticWords:
-        return SyntheticWords(split, style, size, seed, languages, charset, min_len, max_len, vocab_size)
+        return SyntheticWords(split, style, size, seed, languages, charset, min_len, max_len, vocab_size, benchmark)
 
     make.__doc__ = f"SyntheticWords with style={style!r}."
     return make

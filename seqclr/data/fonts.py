@@ -191,9 +191,9 @@ def split_families(style: str, split: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f.family for f in split_faces(style, split)))
 
 
-@functools.lru_cache(maxsize=16)
 def split_faces(style: str, split: str) -> tuple[FontFace, ...]:
-    """The installed font faces of one (style, split), in a fixed order.
+    """The installed font faces of one (style, split) of the original (v1) font splits, in a
+    fixed order (the versioned benchmarks of seqclr.data.benchmarks name their own families).
 
     Raises ValueError for an unknown style or split, and RuntimeError when none of the split's
     families is installed (the fontpkg-* packages are dependencies of seqclr).
@@ -202,11 +202,18 @@ def split_faces(style: str, split: str) -> tuple[FontFace, ...]:
         raise ValueError(f"unknown style {style!r}; valid: {', '.join(STYLES)}")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
+    return family_faces(FONT_SPLITS[style][split], f"{style}/{split}")
+
+
+@functools.lru_cache(maxsize=64)
+def family_faces(families: tuple[str, ...], what: str = "") -> tuple[FontFace, ...]:
+    """The installed faces of ``families`` (static weights below MIN_WEIGHT left out), in a fixed
+    order; RuntimeError naming the packages when none is installed (``what`` names the split)."""
     import fontpkg
 
     fams = fontpkg.families()
     faces = []
-    for slug in FONT_SPLITS[style][split]:
+    for slug in families:
         if slug not in fams:
             continue
         for f in sorted(fams[slug].files, key=lambda f: (f.style, f.weight or 0, f.path.name)):
@@ -215,8 +222,8 @@ def split_faces(style: str, split: str) -> tuple[FontFace, ...]:
             faces.append(FontFace(slug, Path(f.path), f.style, f.weight))
     if not faces:
         raise RuntimeError(
-            f"no font of the {style}/{split} split is installed; install one of "
-            + ", ".join(f"fontpkg-{s}" for s in FONT_SPLITS[style][split])
+            f"no font of the {what or 'requested'} split is installed; install one of "
+            + ", ".join(f"fontpkg-{s}" for s in families)
         )
     return tuple(faces)
 

@@ -7,8 +7,13 @@ slight size change (handwriting), then the glyph patch is sheared (slant) about 
 composited. A glyph's box is the column range of its own sheared ink, so the boxes hold in the
 final image (after the shear and the crop). Ink and paper tones, blur and noise are applied last.
 
-Two styles: "handwriting" (slant, jitter, dark ink on paper) and "print" (a scene-text stand-in:
-upright or mildly slanted, varied contrast, sometimes light text on a dark background).
+Three styles: "handwriting" (slant, jitter, dark ink on paper; the hw-v1 benchmark),
+"handwriting-v2" (hw-v2: each word is its own writer, with a stroke width from thin to bold, a
+slant, letter spacing, a word width, a smoothly drifting baseline and an elastic distortion of the
+ink) and "print" (a scene-text stand-in: upright or mildly slanted, varied contrast, sometimes
+light text on a dark background). The v2 shape changes (thinning, width, elastic field) act on the
+word's ink mask before blur and tones; the character boxes follow them (exactly for the width,
+through the row-mean horizontal displacement for the elastic field).
 """
 
 from __future__ import annotations
@@ -47,6 +52,11 @@ class RenderStyle:
     noise: float  # std of additive Gaussian noise (gray levels)
     margin: tuple[int, int, int, int]  # crop margin left, top, right, bottom (pixels)
     noise_seed: int = 0  # seed of the noise field
+    # hw-v2 writer variation (the defaults leave an hw-v1 / print rendering unchanged)
+    thin: int = 0  # erosions of the ink mask (3x3 min filter; skipped where half the ink would go)
+    x_scale: float = 1.0  # horizontal stretch of the whole word (narrow or wide writing)
+    elastic: float = 0.0  # amplitude (pixels) of the smooth random displacement of the ink
+    elastic_cell: float = 12.0  # spacing (pixels) of the displacement field's control points
 
 
 def sample_render_style(rng: np.random.Generator, n_chars: int, style: str = "handwriting") -> RenderStyle:
@@ -96,7 +106,102 @@ def sample_render_style(rng: np.random.Generator, n_chars: int, style: str = "ha
             margin=margin,
             noise_seed=noise_seed,
         )
-    raise ValueError(f"unknown render style {style!r}; valid: handwriting, print")
+    if style == "handwriting-v2":
+        return _sample_handwriting_v2(rng, n_chars, margin, noise_seed)
+    raise ValueError(f"unknown render style {style!r}; valid: {', '.join(RENDER_STYLES)}")
+
+
+RENDER_STYLES = ("handwriting", "handwriting-v2", "print")
+
+
+def _sample_handwriting_v2(rng: np.random.Generator, n_chars: int, margin: tuple, noise_seed: int) -> RenderStyle:
+    """hw-v2: one word = one writer (see the module docstring). The baseline drifts along a slow
+    sine (amplitude up to 8% of the size) plus per-character jitter."""
+    size = int(rng.choice(_HANDWRITING_SIZES))
+    pen = int(rng.choice([-1, 0, 0, 0, 1]))  # -1: thinned, 0: the font's, 1: bolder
+    amp, freq, phase = rng.uniform(0.0, 0.08) * size, rng.uniform(0.15, 0.6), rng.uniform(0, 2 * math.pi)
+    i = np.arange(n_chars)
+    drift = amp * np.sin(phase + freq * i) + rng.normal(0.0, rng.uniform(0.0, 0.04) * size, n_chars)
+    return RenderStyle(
+        size=size,
+        shear=float(rng.uniform(-0.25, 0.5)),
+        spacing=float(rng.uniform(-0.06, 0.18) * size),
+        stroke=max(pen, 0),
+        jitter=tuple(float(v) for v in drift),
+        scale=tuple(float(v) for v in np.clip(rng.normal(1.0, rng.uniform(0.0, 0.08), n_chars), 0.8, 1.2)),
+        ink=int(rng.integers(0, 90)),
+        paper=int(rng.integers(200, 256)),
+        gradient=float(rng.uniform(-30, 30)),
+        blur=float(rng.uniform(0.0, 0.8)),
+        noise=float(rng.uniform(0.0, 8.0)),
+        margin=margin,
+        noise_seed=noise_seed,
+        thin=1 if pen < 0 else 0,
+        x_scale=float(np.exp(rng.uniform(np.log(0.75), np.log(1.3)))),
+        elastic=float(rng.uniform(0.0, 0.06) * size),
+        elastic_cell=float(rng.uniform(0.25, 0.5) * size),
+    )
+
+
+def _interp_matrix(n_out: int, n_in: int) -> np.ndarray:
+    """(n_out, n_in) linear interpolation from n_in control points spread over n_out samples."""
+    pos = np.linspace(0.0, n_in - 1.0, n_out)
+    lo = np.clip(np.floor(pos).astype(int), 0, max(n_in - 2, 0))
+    m = np.zeros((n_out, n_in), dtype=np.float32)
+    if n_in == 1:
+        m[:, 0] = 1.0
+        return m
+    f = (pos - lo).astype(np.float32)
+    m[np.arange(n_out), lo] = 1.0 - f
+    m[np.arange(n_out), lo + 1] = f
+    return m
+
+
+def elastic_warp(alpha: np.ndarray, amplitude: float, cell: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Warp a uint8 ink mask by a smooth random field (control points every ``cell`` pixels,
+    normal displacements of std ``amplitude``, bilinear in between and in the sampling). Returns
+    (warped mask, source column of each output column along the row mean), the latter for the boxes."""
+    h, w = alpha.shape
+    rng = np.random.default_rng(seed)
+    gh, gw = max(2, int(round(h / cell)) + 1), max(2, int(round(w / cell)) + 1)
+    ry, rx = _interp_matrix(h, gh), _interp_matrix(w, gw).T
+    dx = ry @ rng.normal(0.0, amplitude, (gh, gw)).astype(np.float32) @ rx
+    dy = ry @ rng.normal(0.0, amplitude, (gh, gw)).astype(np.float32) @ rx
+    sx = np.clip(np.arange(w, dtype=np.float32)[None, :] + dx, 0, w - 1)
+    sy = np.clip(np.arange(h, dtype=np.float32)[:, None] + dy, 0, h - 1)
+    x0, y0 = np.minimum(sx.astype(int), w - 2 if w > 1 else 0), np.minimum(sy.astype(int), h - 2 if h > 1 else 0)
+    fx, fy = sx - x0, sy - y0
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    a = alpha.astype(np.float32)
+    top = a[y0, x0] * (1 - fx) + a[y0, x1] * fx
+    bottom = a[y1, x0] * (1 - fx) + a[y1, x1] * fx
+    out = np.clip(np.rint(top * (1 - fy) + bottom * fy), 0, 255).astype(np.uint8)
+    return out, np.arange(w, dtype=np.float32) + dx.mean(axis=0)
+
+
+def _map_boxes(boxes: np.ndarray, source_col: np.ndarray) -> np.ndarray:
+    """Boxes [x0, x1) in source columns -> output columns, given each output column's source
+    column (made monotone first, so a box never inverts)."""
+    src = np.maximum.accumulate(source_col)
+    return np.stack([np.searchsorted(src, boxes[:, 0]), np.searchsorted(src, boxes[:, 1])], axis=1).astype(np.float32)
+
+
+def _reshape_ink(crop: np.ndarray, boxes: np.ndarray, params: RenderStyle) -> tuple[np.ndarray, np.ndarray]:
+    """hw-v2's shape changes of the cropped ink mask (thinning, width, elastic) and the boxes."""
+    for _ in range(params.thin):
+        thinner = np.asarray(Image.fromarray(crop).filter(ImageFilter.MinFilter(3)))
+        if (thinner >= INK_THRESHOLD).sum() < 0.5 * (crop >= INK_THRESHOLD).sum():
+            break  # a thin font would lose its strokes: keep its own pen
+        crop = thinner
+    if params.x_scale != 1.0:
+        h, w = crop.shape
+        new_w = max(1, int(round(w * params.x_scale)))
+        crop = np.asarray(Image.fromarray(crop).resize((new_w, h), Image.Resampling.BILINEAR))
+        boxes = boxes * (new_w / w)
+    if params.elastic > 0:
+        crop, source_col = elastic_warp(crop, params.elastic, params.elastic_cell, params.noise_seed + 1)
+        boxes = _map_boxes(boxes, source_col)
+    return crop, np.clip(boxes, 0, crop.shape[1])
 
 
 @functools.lru_cache(maxsize=32768)
@@ -198,6 +303,9 @@ def render_text(text: str, face: FontFace, params: RenderStyle) -> WordSample:
     sy0, sy1 = max(top, 0), min(bottom, alpha.shape[0])
     sx0, sx1 = max(left, 0), min(right, alpha.shape[1])
     crop[sy0 - top : sy1 - top, sx0 - left : sx1 - left] = alpha[sy0:sy1, sx0:sx1]
+    offset = xs0 + left  # canvas-x of the crop's column 0
+    boxes = np.array([(x0 - offset, x1 - offset) for x0, x1 in spans], dtype=np.float32)
+    crop, boxes = _reshape_ink(crop, boxes, params)
     if params.blur > 0:
         crop = np.asarray(Image.fromarray(crop).filter(ImageFilter.GaussianBlur(params.blur)))
 
@@ -209,8 +317,5 @@ def render_text(text: str, face: FontFace, params: RenderStyle) -> WordSample:
         img = img + np.random.default_rng(params.noise_seed).normal(0.0, params.noise, (h, w)).astype(np.float32)
     image = np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
-    offset = xs0 + left  # canvas-x of the crop's column 0
-    boxes = np.array([(x0 - offset, x1 - offset) for x0, x1 in spans], dtype=np.float32)
-    boxes = np.clip(boxes, 0, w)
     meta = {"font": face.key, "family": face.family, "render": asdict(params)}
     return WordSample(image=image, label=text, char_boxes=boxes, meta=meta)
