@@ -66,6 +66,9 @@ weight_decay: float = 0.0
 grad_clip: Optional[float] = 5.0
 lr_milestones: tuple = (0.6, 0.8)
 lr_gamma: float = 0.1
+lr_schedule: str = "multistep"  # multistep | cosine (seqclr.train.schedule)
+warmup_iterations: int = 0
+decay_start: float = 0.0  # cosine: fraction of the iterations at the full lr
 val_every: int = 0  # > 0: validate every n iterations and keep the best model
 eval_batch_size: int = 64
 # bookkeeping

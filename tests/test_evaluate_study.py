@@ -1,41 +1,92 @@
-"""The replication study's run list: every method (and no pretraining) gets CTC and attention
-decoder evaluation and fine-tuning at 5/10/100%, on the same data, the baseline from random init."""
+"""The replication study's run list and its resume: every method (and no pretraining) gets CTC and
+attention decoder evaluation, CTC fine-tuning at 5/10/100% and attention at 10%, each with 3
+seeds, on the same hw-v2 data, selected on the validation families; the quick subset is the same
+runs; a finished run is never redone, a different config is refused."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from seqclr.evaluate.study import FRACTIONS, METHODS, SCALES, pretrain_config, study_configs
+import pytest
+
+from seqclr.evaluate.study import (
+    ATTENTION_FRACTIONS, FRACTIONS, METHODS, QUICK, SCALES, SEEDS, finished, pretrain_config, run_study, select_runs,
+    study_configs,
+)  # fmt: skip
 
 
 def test_study_run_list(tmp_path: Path):
     runs = study_configs(tmp_path, SCALES["smoke"])
     names = [name for _, name, _ in runs]
-    assert len(names) == len(set(names)) == (len(METHODS) + 1) * (2 + len(FRACTIONS))
+    per_seed = 2 + len(FRACTIONS) + len(ATTENTION_FRACTIONS)
+    assert len(names) == len(set(names)) == (len(METHODS) + 1) * len(SEEDS) * per_seed
     by_name = {name: (protocol, cfg) for protocol, name, cfg in runs}
-    protocol, cfg = by_name["finetune/none-ctc-0.05"]
-    assert protocol == "supervised" and cfg.random_init and cfg.label_fraction == 0.05
-    protocol, cfg = by_name["decoder_eval/simclr-attention"]
+    protocol, cfg = by_name["finetune/none-ctc-0.05-s1"]
+    assert protocol == "supervised" and cfg.random_init and cfg.label_fraction == 0.05 and cfg.seed == 1
+    protocol, cfg = by_name["decoder_eval/simclr-attention-s2"]
     assert protocol == "decoder_eval" and cfg.feature == "V" and cfg.checkpoint == str(tmp_path / "pretrain" / "simclr" / "encoder.pt")
-    assert by_name["decoder_eval/seqclr-window-ctc"][1].feature == "H"
-    # one data definition for every run: same sizes, seed, source
-    assert len({(c.data, c.train_size, c.test_size, c.data_seed, c.subset_seed) for _, _, c in runs}) == 1
+    assert by_name["decoder_eval/seqclr-window-ctc-s0"][1].feature == "H"
+    assert by_name["finetune/seqclr-frame-attention-0.1-s0"][1].decoder == "attention"
+    # one data definition for every run (the hw-v2 benchmark), model selection on validation
+    assert len({(c.data, c.train_size, c.test_size, c.data_seed, c.subset_seed, json.dumps(c.test_source)) for _, _, c in runs}) == 1
+    assert {c.train_source["benchmark"] for _, _, c in runs} == {"hw-v2"}
+    assert all(c.val_every > 0 and c.val_source == c.train_source for _, _, c in runs)
+    # the seeds share the labeled subset and change the seed only
+    a, b = by_name["finetune/seqclr-window-ctc-0.1-s0"][1], by_name["finetune/seqclr-window-ctc-0.1-s2"][1]
+    assert {k for k in a.to_dict() if a.to_dict()[k] != b.to_dict()[k]} == {"seed", "output_dir"}
     pre = pretrain_config("seqclr-frame", tmp_path, SCALES["smoke"])
     assert pre.data_split == "train" and pre.data_size == runs[0][2].train_size and pre.method == "seqclr-frame"
+    assert pre.data_options == {"benchmark": "hw-v2"} and pre.resume is True
+
+
+def test_quick_is_a_subset_of_the_full_study(tmp_path: Path):
+    full = {name: cfg.to_dict() for _, name, cfg in study_configs(tmp_path, SCALES["cpu"])}
+    quick_kw = {k: v for k, v in QUICK.items() if k != "methods"}
+    quick = select_runs(study_configs(tmp_path, SCALES["cpu"], **quick_kw), list(QUICK["methods"]), None)
+    assert {cfg.method for _, _, cfg in quick} == {"seqclr-window", "simclr", "none"}
+    assert {cfg.label_fraction for _, n, cfg in quick if n.startswith("finetune")} == {0.05, 1.0}
+    for _, name, cfg in quick:
+        assert full[name] == cfg.to_dict()  # the same run: a later full study reuses it
 
 
 def test_select_runs_by_method_and_pattern(tmp_path: Path):
-    import pytest
-
-    from seqclr.evaluate.study import select_runs
-
     runs = study_configs(tmp_path, SCALES["smoke"])
-    picked = select_runs(runs, ["seqclr-window", "simclr"], ["decoder_eval/*-ctc", "finetune/*-0.1"])
+    picked = select_runs(runs, ["seqclr-window", "simclr"], ["decoder_eval/*-ctc-s0", "finetune/*-ctc-0.1-s0"])
     assert sorted(name for _, name, _ in picked) == [
-        "decoder_eval/none-ctc", "decoder_eval/seqclr-window-ctc", "decoder_eval/simclr-ctc",
-        "finetune/none-ctc-0.1", "finetune/seqclr-window-ctc-0.1", "finetune/simclr-ctc-0.1",
+        "decoder_eval/none-ctc-s0", "decoder_eval/seqclr-window-ctc-s0", "decoder_eval/simclr-ctc-s0",
+        "finetune/none-ctc-0.1-s0", "finetune/seqclr-window-ctc-0.1-s0", "finetune/simclr-ctc-0.1-s0",
     ]  # fmt: skip
     with pytest.raises(ValueError, match="seqclr-windwo"):
         select_runs(runs, ["seqclr-windwo"], None)
     with pytest.raises(ValueError, match="no run"):
         select_runs(runs, None, ["decoder_eval/nothing*"])
+
+
+def test_finished_refuses_a_different_config(tmp_path: Path):
+    _, name, cfg = study_configs(tmp_path, SCALES["smoke"])[0]
+    assert not finished(tmp_path, name, cfg)
+    run = tmp_path / "runs" / name
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"config": cfg.to_dict()}))
+    assert finished(tmp_path, name, cfg)
+    (run / "metrics.json").write_text(json.dumps({"config": {**cfg.to_dict(), "lr": 0.5}}))
+    with pytest.raises(ValueError, match=r"lr: 0.5 -> 0.001"):
+        finished(tmp_path, name, cfg)
+
+
+@pytest.mark.slow
+def test_smoke_study_runs_and_resumes(tmp_path: Path):
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    only = ["decoder_eval/*-ctc-s0", "finetune/*-ctc-0.05-s0"]
+    s = run_study(out, ref, "smoke", methods=["seqclr-window"], only=only, log=lambda m: None)
+    assert sorted(s["runs"]) == ["decoder_eval/none-ctc-s0", "decoder_eval/seqclr-window-ctc-s0",
+                                 "finetune/none-ctc-0.05-s0", "finetune/seqclr-window-ctc-0.05-s0"]
+    assert (ref / "pretrain" / "seqclr-window" / "loss.csv").exists()
+    stamp = (ref / "runs" / "finetune/none-ctc-0.05-s0" / "metrics.json").stat().st_mtime_ns
+    lines: list[str] = []
+    s2 = run_study(out, ref, "smoke", methods=["seqclr-window"], only=only, log=lines.append)
+    assert (ref / "runs" / "finetune/none-ctc-0.05-s0" / "metrics.json").stat().st_mtime_ns == stamp  # not redone
+    assert any("4 of 4 evaluation runs already finished" in m for m in lines)
+    assert any("seqclr-window: done, skipped" in m for m in lines)
+    assert len(s2["sittings"]) == 2 and s2["wall_time_s"] >= s["wall_time_s"]

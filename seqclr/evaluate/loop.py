@@ -141,12 +141,13 @@ def train_recognizer(
             running, count = 0.0, 0
         if validate and (step % cfg.val_every == 0 or step == cfg.iterations):
             metrics, _ = evaluate_recognizer(model, val_set, cfg.eval_batch_size, device, cfg.case_sensitive, cfg.num_workers)
-            history["val"].append({"step": step, **metrics})
+            history["val"].append({"step": step, "seconds": round(time.time() - start, 2), **metrics})
             if log:
                 log(f"iter {step}: val acc {metrics['acc']:.4f}  ed1 {metrics['ed1']:.4f}")
             if metrics["acc"] > best_acc:
                 best_acc, history["best_step"], history["best_val_acc"] = metrics["acc"], step, metrics["acc"]
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    history["train_seconds"] = round(time.time() - start, 2)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

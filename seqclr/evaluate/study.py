@@ -1,22 +1,34 @@
-"""The replication study on the embedded benchmark (section 4 of the evaluation issue).
+"""The replication study on the embedded hw-v2 benchmark (tables 1 and 2, figure 7 of the paper).
 
-Pretrains the tiny encoder with every table-1 method on rendered handwriting (TRAIN fonts), then,
-for each method and for no pretraining ("none" = random init), runs the decoder evaluation with a
-CTC and an attention decoder and CTC fine-tuning at 5%, 10% and 100% of the labels; everything is
-tested on the TEST font split (families never seen in pretraining or training). The splits are
-rendered once and handed to every protocol (``datasets=``), so every run sees the same images.
+Pretrains the study's encoder with every table-1 method on the unlabeled hw-v2 TRAINING
+families, then, for each method and for no pretraining ("none" = a frozen random encoder in
+decoder evaluation, the supervised baseline in fine-tuning):
 
-    .venv/bin/python -m seqclr.evaluate.study --out outputs/study --reference outputs/reference
+- decoder evaluation with a CTC and an attention decoder (encoder frozen, all the labels);
+- fine-tuning with CTC at 5%, 10% and 100% of the labels, and with attention at 10%;
 
-``--out`` gets the checkpoints and full run folders (ignored by git); ``--reference`` gets the
-small, committable part: every run's config (``params/``), metrics.json and predictions.json
-(``runs/<protocol>/<method>[-<fraction>]/``) and ``study.json`` (scale, hardware, timings).
-``--scale`` picks a preset of :data:`SCALES` (``cpu`` fits ~25 minutes of a shared 2-core CPU).
+each with ``seeds`` (3 by default: model initialisation, batch order and augmentation draws; the
+labeled subset and the pretrained encoder are shared by the seeds, so the spread is that of the
+recognizer training). Every recognizer is selected on the hw-v2 VALIDATION families (best
+validation accuracy, checked ``val_points`` times) and only then scored on the TEST families,
+which no model and no choice of recipe ever saw. The splits are rendered once per sitting and
+handed to every protocol, so every run sees the same images.
+
+    .venv/bin/python -m seqclr.evaluate.study                 # the whole study (make study)
+    .venv/bin/python -m seqclr.evaluate.study --quick         # window, SimCLR, supervised; 5%, 100%; seed 0
+
+``--quick`` runs a subset of the same run list with the same configs, so a later full study
+reuses its runs. The study resumes: a run whose metrics.json is under ``--reference`` with the
+same config is not redone (a different config is refused, naming the fields), and an interrupted
+pretraining resumes from its last checkpoint. ``--out`` gets the checkpoints and full run folders
+(git-ignored); ``--reference`` the committable part: each run's config (``params/``), metrics.json
+and predictions.json (``runs/<protocol>/<run>/``), the pretraining curves and ``study.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import platform
@@ -25,39 +37,37 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 
+from seqclr.contrastive.model import METHOD_PRESETS
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
 from seqclr.evaluate.results import _write_json
 
-METHODS = ("seqclr-all", "seqclr-window", "seqclr-frame", "simclr", "simclr-contextual")
+METHODS = tuple(METHOD_PRESETS)  # seqclr-all, seqclr-window, seqclr-frame, simclr, simclr-contextual
 NO_PRETRAINING = "none"
 FRACTIONS = (0.05, 0.1, 1.0)
+ATTENTION_FRACTIONS = (0.1,)
+SEEDS = (0, 1, 2)
+QUICK = dict(methods=("seqclr-window", "simclr"), fractions=(0.05, 1.0), attention_fractions=(), seeds=(0,),
+             decoders=("ctc",))
 # The representation each method's decoder is trained on: the layer it was pretrained on.
 FEATURE = {"simclr": "V"}
 
+# The recognizer recipe of the CPU study, chosen by the recipe sweep (seqclr.evaluate.recipe_sweep,
+# outputs/reference/hw-v2/sweep): Adam, a short warm-up, the full rate for half the run, then a
+# half-cosine to 1% (appendix D's AdaDelta with steps at 60/80% stays in paper_recipe).
+CPU_RECIPE = dict(optimizer="adam", lr=1e-3, lr_schedule="cosine", warmup_iterations=100, decay_start=0.5,
+                  lr_gamma=0.01, grad_clip=5.0, batch_size=64)
+
 SCALES: dict[str, dict] = {
-    # a ~30-minute budget on a 2-core CPU shared with other jobs
-    # a ~30-minute budget on a 2-core CPU shared with other jobs. Recognizers train with Adam
-    # (lr 1e-3) instead of appendix D's AdaDelta lr 1: with a few dozen iterations AdaDelta
-    # barely moves the CTC loss.
-    "cpu": dict(train_size=256, test_size=96, pre_iterations=24, pre_batch=16, de_iterations=30, ft_iterations=20,
-                batch=16, optimizer="adam", lr=1e-3),
-    # the committed study: ~30 minutes on the same CPU when it is not shared
-    "cpu-long": dict(train_size=512, test_size=128, pre_iterations=100, pre_batch=16, de_iterations=300, ft_iterations=200,
-                     batch=16, optimizer="adam", lr=1e-3),
-    # a second pass on the cpu-long encoders: long enough for CTC to leave its all-blank plateau
-    # (run with --pretrain-dir outputs/study/pretrain --only 'decoder_eval/*-ctc' 'finetune/*-0.1')
-    "cpu-ctc-long": dict(train_size=512, test_size=128, pre_iterations=100, pre_batch=16, de_iterations=800, ft_iterations=800,
-                         batch=16, optimizer="adam", lr=1e-3),
-    # the focused second study: enough data and steps for a supervised CTC recognizer to read
-    # words (~45 minutes of a quiet 2-core CPU with --methods seqclr-all seqclr-window
-    # seqclr-frame simclr --only 'decoder_eval/*-ctc' 'finetune/none-ctc-*' 'finetune/seqclr-window-ctc-0.1'
-    # 'finetune/simclr-ctc-0.1')
-    "cpu-focused": dict(train_size=8192, test_size=256, pre_iterations=600, pre_batch=32, de_iterations=1500,
-                        ft_iterations=1500, batch=64, optimizer="adam", lr=1e-3),
+    # the CPU study (make study): the `cpu` encoder, 16k rendered training words
+    "cpu": dict(benchmark="hw-v2", train_size=16384, val_size=512, test_size=1024, encoder="cpu",
+                pre_iterations=1000, pre_batch=32, recipe=CPU_RECIPE, de_iterations=600,
+                ft_iterations={0.05: 400, 0.1: 500, 1.0: 1200}, val_points=4),
     # a smoke run (tests)
-    "smoke": dict(train_size=24, test_size=8, pre_iterations=2, pre_batch=8, de_iterations=2, ft_iterations=2, batch=8,
-                  optimizer="adam", lr=1e-3),
+    "smoke": dict(benchmark="hw-v2", train_size=24, val_size=8, test_size=8, encoder="tiny", pre_iterations=2,
+                  pre_batch=8, recipe=dict(CPU_RECIPE, warmup_iterations=0, batch_size=8), de_iterations=2,
+                  ft_iterations={0.05: 2, 0.1: 2, 1.0: 2}, val_points=1),
 }
 
 
@@ -75,60 +85,66 @@ class MemoryWords(torch.utils.data.Dataset):
         return self.items[index]
 
 
-def run_name(protocol: str, method: str, decoder: str, fraction: float | None = None) -> str:
-    """Folder name of one run under runs/: e.g. decoder_eval/seqclr-window-ctc, finetune/none-ctc-0.05."""
-    tail = f"-{fraction:g}" if fraction is not None else ""
+def run_name(protocol: str, method: str, decoder: str, fraction: float | None = None, seed: int | None = None) -> str:
+    """Folder name of one run under runs/: e.g. decoder_eval/seqclr-window-ctc-s0, finetune/none-ctc-0.05-s1."""
+    tail = (f"-{fraction:g}" if fraction is not None else "") + (f"-s{seed}" if seed is not None else "")
     return f"{protocol}/{method}-{decoder}{tail}"
 
 
+def _common(out: Path, scale: dict, device: str) -> dict:
+    source = {"benchmark": scale["benchmark"]}
+    return dict(
+        data="synthetic-handwriting", train_source=source, val_source=source, test_source=source,
+        train_size=scale["train_size"], val_size=scale["val_size"], test_size=scale["test_size"],
+        eval_batch_size=256, device=device, encoder=scale["encoder"], **scale["recipe"],
+    )
+
+
 def study_configs(
-    out: Path, scale: dict, data: str = "synthetic-handwriting", device: str = "cpu", pretrain_dir: Path | None = None
+    out: Path, scale: dict, device: str = "cpu", pretrain_dir: Path | None = None, seeds=SEEDS,
+    decoders=("ctc", "attention"), fractions=FRACTIONS, attention_fractions=ATTENTION_FRACTIONS,
 ) -> list[tuple[str, str, object]]:
     """(protocol, name, config) for every evaluation run of the study, in running order; encoders
     are read from ``pretrain_dir`` (default ``out``/pretrain)."""
     pretrain_dir = Path(pretrain_dir) if pretrain_dir is not None else out / "pretrain"
-    common = dict(
-        data=data,
-        train_size=scale["train_size"],
-        val_size=8,
-        test_size=scale["test_size"],
-        batch_size=scale["batch"],
-        eval_batch_size=64,
-        device=device,
-        log_every=max(1, scale["de_iterations"] // 4),
-        encoder="tiny",
-        optimizer=scale.get("optimizer", "adadelta"),
-        lr=scale.get("lr", 1.0),
-    )
+    common = _common(out, scale, device)
     runs: list[tuple[str, str, object]] = []
     for method in METHODS + (NO_PRETRAINING,):
         ckpt = "random" if method == NO_PRETRAINING else str(pretrain_dir / method / "encoder.pt")
-        for decoder in ("ctc", "attention"):
-            name = run_name("decoder_eval", method, decoder)
-            cfg = DecoderEvalConfig(
-                **common, checkpoint=ckpt, decoder=decoder, feature=FEATURE.get(method, "H"), method=method,
-                iterations=scale["de_iterations"], output_dir=str(out / "runs" / name),
-            )
-            runs.append(("decoder_eval", name, cfg))
-        for fraction in FRACTIONS:
-            name = run_name("finetune", method, "ctc", fraction)
-            protocol = "supervised" if method == NO_PRETRAINING else "finetune"
-            cfg = FinetuneConfig(
-                **common, checkpoint=ckpt, decoder="ctc", feature="H", method=method, label_fraction=fraction,
-                iterations=scale["ft_iterations"], output_dir=str(out / "runs" / name),
-            )
-            runs.append((protocol, name, cfg))
+        for seed in seeds:
+            for decoder in decoders:
+                name = run_name("decoder_eval", method, decoder, seed=seed)
+                its = scale["de_iterations"]
+                cfg = DecoderEvalConfig(
+                    **common, checkpoint=ckpt, decoder=decoder, feature=FEATURE.get(method, "H"), method=method,
+                    iterations=its, val_every=max(1, its // scale["val_points"]), log_every=max(1, its // 4),
+                    seed=seed, output_dir=str(out / "runs" / name),
+                )
+                runs.append(("decoder_eval", name, cfg))
+            fine = [("ctc", f) for f in fractions] + [("attention", f) for f in attention_fractions]
+            for decoder, fraction in fine:
+                name = run_name("finetune", method, decoder, fraction, seed)
+                its = scale["ft_iterations"][fraction]
+                cfg = FinetuneConfig(
+                    **common, checkpoint=ckpt, decoder=decoder, feature="H", method=method, label_fraction=fraction,
+                    iterations=its, val_every=max(1, its // scale["val_points"]), log_every=max(1, its // 4),
+                    seed=seed, output_dir=str(out / "runs" / name),
+                )
+                runs.append(("supervised" if method == NO_PRETRAINING else "finetune", name, cfg))
     return runs
 
 
-def pretrain_config(method: str, out: Path, scale: dict, data: str = "synthetic-handwriting", device: str = "cpu"):
+def pretrain_config(method: str, out: Path, scale: dict, device: str = "cpu"):
+    """The pretraining of ``method``: appendix D's recipe (AdaDelta lr 10, clip 5, steps at 60 and
+    80%) at the scale's size, on the unlabeled training families; resumable."""
     from seqclr.train.config import PretrainConfig
 
     return PretrainConfig(
-        data=data, data_split="train", data_size=scale["train_size"], encoder="tiny", method=method,
+        data="synthetic-handwriting", data_split="train", data_size=scale["train_size"],
+        data_options={"benchmark": scale["benchmark"]}, encoder=scale["encoder"], method=method,
         batch_size=scale["pre_batch"], iterations=scale["pre_iterations"], device=device,
-        output_dir=str(out / "pretrain" / method), checkpoint_every=10_000,
-        log_every=max(1, scale["pre_iterations"] // 5), progress=False,
+        output_dir=str(out / "pretrain" / method), checkpoint_every=max(1, scale["pre_iterations"] // 10),
+        log_every=max(1, scale["pre_iterations"] // 20), progress=False, resume=True,
     )
 
 
@@ -146,8 +162,6 @@ def hardware() -> dict:
 
 def select_runs(runs: list, methods: list[str] | None, only: list[str] | None) -> list:
     """The runs of ``methods`` (and of no pretraining) whose names match a pattern of ``only``."""
-    import fnmatch
-
     unknown = sorted(set(methods or ()) - set(METHODS))
     if unknown:
         raise ValueError(f"methods {unknown}: not pretraining methods of the study {METHODS}")
@@ -160,69 +174,98 @@ def select_runs(runs: list, methods: list[str] | None, only: list[str] | None) -
     return runs
 
 
-def run_study(
-    out: str | Path,
-    reference: str | Path,
-    scale: str | dict = "cpu",
-    device: str = "cpu",
-    log=print,
-    pretrain_dir: str | Path | None = None,
-    only: list[str] | None = None,
-    methods: list[str] | None = None,
-) -> dict:
-    """Run the whole study; returns (and writes to ``reference``/study.json) its summary. With
-    ``pretrain_dir`` the encoders of an earlier study are reused (no pretraining); ``only``:
-    fnmatch patterns of the run names to run (e.g. "decoder_eval/*-ctc"); ``methods``: the
-    pretraining methods to pretrain and evaluate (default: all of METHODS; "none" is always run)."""
-    import yaml
+def finished(reference: Path, name: str, cfg) -> bool:
+    """True when ``reference``/runs/``name`` holds this config's result; a result of another
+    config is refused (ValueError naming the differing fields), never silently mixed in."""
+    path = reference / "runs" / name / "metrics.json"
+    if not path.exists():
+        return False
+    old = json.loads(path.read_text()).get("config", {})
+    new = json.loads(json.dumps(cfg.to_dict()))
+    diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if diff:
+        raise ValueError(
+            f"{path}: a finished run with another config ({', '.join(f'{k}: {old.get(k)!r} -> {new.get(k)!r}' for k in diff)}); "
+            "use another --reference / --out, or delete that run folder to redo it"
+        )
+    return True
 
-    from seqclr.evaluate.data import build_split
-    from seqclr.evaluate.protocol import run_protocol
+
+def _pretrain_all(methods, out: Path, reference: Path, scale: dict, device: str, summary: dict, log) -> None:
     from seqclr.train.loop import pretrain
 
-    scale_name = scale if isinstance(scale, str) else "custom"
-    scale = dict(SCALES[scale]) if isinstance(scale, str) else dict(scale)
-    out, reference = Path(out), Path(reference)
-    (reference / "params").mkdir(parents=True, exist_ok=True)
-    start = time.time()
-    summary: dict = {"scale_name": scale_name, "scale": scale, "hardware": hardware(), "pretrain": {}, "runs": {},
-                     "pretrain_dir": str(pretrain_dir) if pretrain_dir else None, "only": only}
-
-    methods = list(METHODS if methods is None else methods)
-    select_runs([], methods, None)  # checks the names before any compute
-    summary["methods"] = methods
-    for method in methods if pretrain_dir is None else ():
+    for method in methods:
         cfg = pretrain_config(method, out, scale, device=device)
+        dst = reference / "pretrain" / method
+        if (dst / "metrics.json").exists() and (out / "pretrain" / method / "encoder.pt").exists():
+            log(f"pretrained {method}: done, skipped")
+            continue
         cfg.to_yaml(reference / "params" / f"pretrain_{method}.yaml")
         t = time.time()
         metrics = pretrain(cfg)
         summary["pretrain"][method] = {
             k: metrics.get(k) for k in ("steps", "initial_loss", "final_loss", "final_loss_mean10", "images_per_s")
         } | {"seconds": round(time.time() - t, 1)}
-        dst = reference / "pretrain" / method
         dst.mkdir(parents=True, exist_ok=True)
         for name in ("metrics.json", "loss.csv", "loss.png"):
             if (out / "pretrain" / method / name).exists():
                 shutil.copy(out / "pretrain" / method / name, dst / name)
-        log(f"[{time.time() - start:.0f}s] pretrained {method}: {summary['pretrain'][method]}")
+        log(f"pretrained {method}: {summary['pretrain'][method]}")
 
-    runs = select_runs(
-        study_configs(out, scale, device=device, pretrain_dir=Path(pretrain_dir) if pretrain_dir else None), methods, only
-    )
+
+def _evaluate_all(runs, reference: Path, summary: dict, log) -> None:
+    from seqclr.evaluate.data import build_split
+    from seqclr.evaluate.protocol import run_protocol
+
+    todo = [r for r in runs if not finished(reference, r[1], r[2])]
+    log(f"{len(runs) - len(todo)} of {len(runs)} evaluation runs already finished")
+    if not todo:
+        return
     t = time.time()
-    datasets = {split: MemoryWords(build_split(runs[0][2], split)) for split in ("train", "test")}
-    log(f"[{time.time() - start:.0f}s] rendered train {len(datasets['train'])} / test {len(datasets['test'])} in {time.time() - t:.1f}s")
-    for protocol, name, cfg in runs:
+    datasets = {split: MemoryWords(build_split(todo[0][2], split)) for split in ("train", "val", "test")}
+    log(f"rendered {', '.join(f'{k} {len(v)}' for k, v in datasets.items())} in {time.time() - t:.1f}s")
+    for protocol, name, cfg in todo:
         (reference / "params" / f"{name.replace('/', '_')}.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         result = run_protocol(cfg, protocol, datasets=datasets, log=None)
         dst = reference / "runs" / name
         dst.mkdir(parents=True, exist_ok=True)
-        for f in ("metrics.json", "predictions.json"):
+        for f in ("predictions.json", "metrics.json"):  # metrics.json last: it marks the run finished
             shutil.copy(Path(cfg.output_dir) / f, dst / f)
         summary["runs"][name] = {**result.metrics, "seconds": result.summary["seconds"]}
-        log(f"[{time.time() - start:.0f}s] {name}: " + "  ".join(f"{k} {v:.3f}" for k, v in result.metrics.items() if k != "n"))
-    summary["wall_time_s"] = round(time.time() - start, 1)
-    summary["hardware"]["load_average_at_end"] = list(os.getloadavg())
+        log(f"{name}: " + "  ".join(f"{k} {v:.3f}" for k, v in result.metrics.items() if k != "n")
+            + f"  ({result.summary['seconds']:.0f}s)")
+
+
+def run_study(
+    out: str | Path, reference: str | Path, scale: str | dict = "cpu", device: str = "cpu", log=print,
+    only: list[str] | None = None, methods: list[str] | None = None, quick: bool = False,
+) -> dict:
+    """Run (or resume) the study; returns its summary, also written to ``reference``/study.json
+    (one entry per sitting under "sittings", so the wall time over several sittings adds up)."""
+    scale_name = scale if isinstance(scale, str) else "custom"
+    scale = dict(SCALES[scale]) if isinstance(scale, str) else dict(scale)
+    out, reference = Path(out), Path(reference)
+    (reference / "params").mkdir(parents=True, exist_ok=True)
+    subset = QUICK if quick else {}
+    methods = list(methods or subset.get("methods", METHODS))
+    select_runs([], methods, None)  # checks the names before any compute
+    runs = study_configs(
+        out, scale, device=device, seeds=subset.get("seeds", SEEDS), decoders=subset.get("decoders", ("ctc", "attention")),
+        fractions=subset.get("fractions", FRACTIONS), attention_fractions=subset.get("attention_fractions", ATTENTION_FRACTIONS),
+    )
+    runs = select_runs(runs, methods, only)
+    old = json.loads((reference / "study.json").read_text()) if (reference / "study.json").exists() else {}
+    summary = {"scale_name": scale_name, "scale": scale, "pretrain": old.get("pretrain", {}), "runs": old.get("runs", {}),
+               "sittings": old.get("sittings", [])}
+    sitting = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": quick, "methods": methods, "only": only,
+               "hardware": hardware()}
+    start = time.time()
+    _pretrain_all(methods, out, reference, scale, device, summary, log)
+    _evaluate_all(runs, reference, summary, log)
+    sitting["wall_time_s"] = round(time.time() - start, 1)
+    sitting["load_average_at_end"] = list(os.getloadavg())
+    summary["sittings"].append(sitting)
+    summary["wall_time_s"] = round(sum(s["wall_time_s"] for s in summary["sittings"]), 1)
     _write_json(reference / "study.json", summary)
     return summary
 
@@ -230,17 +273,15 @@ def run_study(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="outputs/study", help="checkpoints and full runs (git-ignored)")
-    parser.add_argument("--reference", default="outputs/reference", help="small committable results")
+    parser.add_argument("--reference", default="outputs/reference/hw-v2", help="small committable results")
     parser.add_argument("--scale", default="cpu", choices=sorted(SCALES))
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    parser.add_argument("--pretrain-dir", default=None, help="reuse the encoders of an earlier study (no pretraining)")
-    parser.add_argument("--only", nargs="+", default=None, help="fnmatch patterns of run names, e.g. 'decoder_eval/*-ctc'")
+    parser.add_argument("--quick", action="store_true", help="window, SimCLR and supervised; 5%% and 100%%; one seed")
+    parser.add_argument("--only", nargs="+", default=None, help="fnmatch patterns of run names, e.g. 'decoder_eval/*-ctc-s0'")
     parser.add_argument("--methods", nargs="+", default=None, choices=METHODS, help="pretraining methods (default: all)")
     args = parser.parse_args(argv)
-    summary = run_study(
-        args.out, args.reference, args.scale, args.device, pretrain_dir=args.pretrain_dir, only=args.only,
-        methods=args.methods,
-    )
+    summary = run_study(args.out, args.reference, args.scale, args.device, only=args.only, methods=args.methods,
+                        quick=args.quick)
     print(json.dumps({"wall_time_s": summary["wall_time_s"]}))
     return 0
 

@@ -66,7 +66,10 @@ ENCODER_PRESETS: dict[str, EncoderConfig] = {
     # Same with TPS rectification (scene text, as in deep-text-recognition-benchmark).
     "paper-tps": EncoderConfig(transformation="tps", feature_extractor="resnet", width=1.0, hidden=256),
     "small": EncoderConfig(transformation="none", feature_extractor="resnet", width=0.25, hidden=128),
-    # Trains on a 2-core CPU; same T = 26 at 32x100.
+    # The CPU study's encoder (1.2M parameters with a CTC head; chosen by the recipe sweep of
+    # seqclr.evaluate.recipe_sweep: accuracy per CPU-minute on the hw-v2 validation families).
+    "cpu": EncoderConfig(transformation="none", feature_extractor="resnet", width=1 / 8, hidden=128),
+    # Trains on a 2-core CPU; same T = 26 at 32x100 (too thin to read the hw-v2 words well).
     "tiny": EncoderConfig(transformation="none", feature_extractor="resnet", width=1 / 16, hidden=64),
 }
 

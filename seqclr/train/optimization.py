@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 OPTIMIZERS = ("adadelta", "adam", "adamw", "sgd")
+LR_SCHEDULES = ("multistep", "cosine")  # seqclr.train.schedule
 
 
 def check_optimization(cfg: Any, bad: Callable[[str, str], Exception]) -> None:
@@ -32,3 +33,10 @@ def check_optimization(cfg: Any, bad: Callable[[str, str], Exception]) -> None:
         raise bad("lr_milestones", "increasing fractions of the iterations in (0, 1)")
     if not 0 < cfg.lr_gamma <= 1:
         raise bad("lr_gamma", "in (0, 1]")
+    schedule = getattr(cfg, "lr_schedule", "multistep")
+    if schedule not in LR_SCHEDULES:
+        raise bad("lr_schedule", "one of " + ", ".join(repr(s) for s in LR_SCHEDULES))
+    if not 0 <= getattr(cfg, "warmup_iterations", 0) < cfg.iterations:
+        raise bad("warmup_iterations", f">= 0 and below iterations ({cfg.iterations})")
+    if not 0 <= getattr(cfg, "decay_start", 0.0) < 1:
+        raise bad("decay_start", "a fraction of the iterations in [0, 1)")
