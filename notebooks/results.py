@@ -22,6 +22,14 @@
 # 2 of SeqCLR (Aberdam et al. 2021), and plots the word error rate against the labeled fraction
 # on log-log axes as figure 7 does. The defaults read the committed replication study in
 # `outputs/reference/runs` (see outputs/reference/README.md). Numbers are percentages.
+#
+# **Seeds.** A table cell (method, dataset, decoder, label fraction) may hold several runs that
+# differ only in their seed (`config.seed`, folders like `seqclr-window-ctc-0.05-s1`); the cell
+# then shows **mean ± std over the seeds** (sample std, ddof=1); a single run shows its value
+# alone, and a cell with fewer seeds than the rest of its table shows its `(n=k)`. Two runs of the
+# same seed in one cell are an error. A difference between two methods counts as a finding only
+# when it exceeds the spread over seeds: |mean_a − mean_b| > max(std_a, std_b)
+# (`seqclr.evaluate.report.compare`).
 
 # %% tags=["parameters"]
 from typing import Optional
@@ -41,13 +49,15 @@ from pathlib import Path
 
 from IPython.display import Image, Markdown, display
 
-from seqclr.evaluate.report import collect_runs, figure_png, markdown_table, table1, table2, wer_figure
+from seqclr.evaluate.report import collect_runs, figure_png, markdown_table, seed_table, table1, table2, wer_figure
 
 rows = collect_runs(params.runs_dir)
-print(f"{len(rows)} runs under {params.runs_dir}")
+seeds = sorted({r["seed"] for r in rows})
+print(f"{len(rows)} runs under {params.runs_dir}; seeds {seeds}")
 
 # %% [markdown]
 # ## Table 1: decoder evaluation (frozen encoder), Acc and ED1
+# Cells: mean ± std over seeds (percent).
 
 # %%
 t1 = markdown_table(*table1(rows))
@@ -55,6 +65,7 @@ display(Markdown(t1))
 
 # %% [markdown]
 # ## Table 2: fine-tuning with 5%, 10%, 100% of the labels
+# Cells: mean ± std over seeds (percent).
 
 # %%
 t2 = markdown_table(*table2(rows, params.table2_metric))
@@ -71,18 +82,30 @@ t2_cer = markdown_table(*table2(rows, "cer"))
 display(Markdown("Decoder evaluation, CER\n\n" + t1_cer + "\n\nFine-tuning, CER\n\n" + t2_cer))
 
 # %% [markdown]
+# ## Per-seed values
+# Each cell's Acc (decoder evaluation and fine-tuning) seed by seed, shown when the list is short.
+
+# %%
+t_seeds = markdown_table(*seed_table(rows, "acc"))
+n_cells = t_seeds.count("\n") - 1
+display(Markdown(t_seeds if n_cells <= 80 else f"{n_cells} cells: see tables.md (output_dir) or the table of all runs below."))
+
+# %% [markdown]
 # ## All runs
 
 # %%
-cols = ["protocol", "method", "dataset", "decoder", "feature", "label_fraction", "subset_size", "iterations", "acc", "ed1", "cer", "wer", "seconds"]
+cols = ["protocol", "method", "dataset", "decoder", "feature", "label_fraction", "seed", "subset_size", "iterations", "acc", "ed1", "cer", "wer", "seconds"]
 body = [[f"{r[c]:.4f}" if isinstance(r[c], float) and c not in ("label_fraction", "seconds") else str(r[c]) for c in cols] for r in rows]
 display(Markdown(markdown_table(cols, body)))
 
 # %% [markdown]
 # ## Figure 7: word error rate against the labeled fraction (log-log)
+# Seaborn: one color per (method, decoder), the supervised baseline dashed. Each dot is one seed's
+# run; the line is the mean over seeds and the band ± one sample std over seeds (`errorbar="sd"`;
+# `wer_figure(rows, errorbar="ci")` draws a 95% bootstrap confidence interval instead).
 
 # %%
-wer_png = figure_png(wer_figure(rows))
+wer_png = figure_png(wer_figure(rows, errorbar="sd"))
 display(Image(wer_png))
 
 # %%
@@ -91,7 +114,7 @@ if params.output_dir:
     out.mkdir(parents=True, exist_ok=True)
     (out / "tables.md").write_text(
         f"## Table 1 (Acc, ED1)\n\n{t1}\n\n## Table 2 ({params.table2_metric})\n\n{t2}\n\n"
-        f"## Table 1 (CER)\n\n{t1_cer}\n\n## Table 2 (CER)\n\n{t2_cer}\n"
+        f"## Table 1 (CER)\n\n{t1_cer}\n\n## Table 2 (CER)\n\n{t2_cer}\n\n## Acc per seed\n\n{t_seeds}\n"
     )
     (out / "wer_vs_labels.png").write_bytes(wer_png)
     print("wrote", out / "tables.md", "and", out / "wer_vs_labels.png")
