@@ -47,6 +47,9 @@ class EncoderConfig:
     input_height: int = 32
     input_channels: int = 1
     num_fiducial: int = 20
+    # Standardise each image (zero mean, unit std over its pixels) before the CNN: a remedy for
+    # features that key on ink tone and paper rather than shape (beyond the paper; off by default).
+    input_norm: bool = False
 
     def __post_init__(self) -> None:
         if self.transformation not in ("none", "tps"):
@@ -146,6 +149,8 @@ class SequenceEncoder(nn.Module):
                 f"encoder.py: expected images (N, {cfg.input_channels}, {cfg.input_height}, W), got {tuple(x.shape)}"
             )
         lengths = self.lengths_for(x, widths)
+        if cfg.input_norm:
+            x = standardize_images(x)
         v = map_to_sequence(self.feature_extraction(self.transformation(x)))
         if v.size(1) != self.frames_for_width(x.size(3)):  # the formula is the contract: fail loudly
             raise RuntimeError(f"encoder.py: CNN gave {v.size(1)} frames for width {x.size(3)}")
@@ -154,6 +159,13 @@ class SequenceEncoder(nn.Module):
             v = v * lengths_to_mask(lengths, v.size(1)).unsqueeze(-1).to(v.dtype)
         h = self.sequence_modeling(v, lengths if masked else None)
         return EncoderOutput(V=v, H=h, lengths=lengths)
+
+
+def standardize_images(x: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Each image of (N, C, H, W) shifted and scaled to zero mean and unit std over its pixels."""
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    std = x.std(dim=(1, 2, 3), keepdim=True)
+    return (x - mean) / (std + eps)
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:

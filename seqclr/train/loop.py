@@ -120,15 +120,18 @@ def build_model(cfg: PretrainConfig) -> nn.Module:
     from seqclr.contrastive.model import SeqCLRModel
     from seqclr.models.encoder import get_encoder_config
 
-    return SeqCLRModel(get_encoder_config(cfg.encoder), **cfg.model_kwargs())
+    return SeqCLRModel(get_encoder_config(cfg.encoder, input_norm=cfg.input_norm), **cfg.model_kwargs())
 
 
 def build_augment(cfg: PretrainConfig) -> nn.Module:
     """The two-view augmenter: the config's preset, by default the method's own (SimCLR's
-    augmentations for simclr / simclr-contextual, SeqCLR's pipeline for seqclr-*)."""
+    augmentations for simclr / simclr-contextual, SeqCLR's pipeline for seqclr-*), then the
+    views' horizontal shift when ``view_shift`` > 0."""
     from seqclr.augment.pipeline import SeqCLRAugment
+    from seqclr.augment.view_shift import ShiftedViews
 
-    return SeqCLRAugment(cfg.resolved_augmentation)
+    augment = SeqCLRAugment(cfg.resolved_augmentation)
+    return ShiftedViews(augment, cfg.view_shift) if cfg.view_shift else augment
 
 
 def use_bf16(cfg: PretrainConfig, device: torch.device) -> bool:
