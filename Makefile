@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RUN ?= default
 PAPERMILL_ARGS ?=
 
-.PHONY: venv test test-fast test-browser pretrain benchmark-augment sync-notebooks lab clean
+.PHONY: venv test test-fast test-browser pretrain study study-quick sweep benchmark-augment sync-notebooks lab clean
 
 # Re-install when the install inputs change (pyproject, constraints) or the venv is missing.
 $(STAMP): pyproject.toml constraints.txt
@@ -35,6 +35,22 @@ pretrain: $(STAMP)
 	@mkdir -p outputs/pretrain/$(RUN)
 	$(VENV)/bin/papermill --log-output notebooks/pretrain.ipynb outputs/pretrain/$(RUN)/pretrain.ipynb \
 		-p output_dir outputs/pretrain/$(RUN) $(PAPERMILL_ARGS)
+
+# The replication study on the embedded hw-v2 benchmark (resumable: rerun to continue after a stop;
+# finished runs are not redone). STUDY_ARGS: e.g. --device cuda, --methods seqclr-window simclr.
+STUDY_OUT ?= outputs/study
+STUDY_REF ?= outputs/reference/hw-v2
+STUDY_ARGS ?=
+study: $(STAMP)
+	$(PY) -m seqclr.evaluate.study --out $(STUDY_OUT) --reference $(STUDY_REF) $(STUDY_ARGS)
+
+# Its quick subset (seqclr-window, SimCLR, supervised; 5% and 100%; seed 0): the same runs.
+study-quick: $(STAMP)
+	$(PY) -m seqclr.evaluate.study --quick --out $(STUDY_OUT) --reference $(STUDY_REF) $(STUDY_ARGS)
+
+# The recipe sweep that chose the study's encoder and schedule (validation families only).
+sweep: $(STAMP)
+	$(PY) -m seqclr.evaluate.recipe_sweep --out outputs/sweep --reference $(STUDY_REF)/sweep
 
 benchmark-augment: $(STAMP)
 	$(PY) -m seqclr.augment.benchmark

@@ -124,7 +124,7 @@ def _encoder_from_training_state(state: dict):
     from seqclr.models.encoder import SequenceEncoder, get_encoder_config
 
     cfg = state["config"]
-    encoder = SequenceEncoder(get_encoder_config(cfg["encoder"]))
+    encoder = SequenceEncoder(get_encoder_config(cfg["encoder"], input_norm=bool(cfg.get("input_norm", False))))
     prefix = "encoder."
     encoder.load_state_dict({k[len(prefix):]: v for k, v in state["model"].items() if k.startswith(prefix)})
     encoder.pretrain_config = cfg
