@@ -71,7 +71,7 @@ def test_finished_refuses_a_different_config(tmp_path: Path):
     (run / "metrics.json").write_text(json.dumps({"config": cfg.to_dict()}))
     assert finished(tmp_path, name, cfg)
     (run / "metrics.json").write_text(json.dumps({"config": {**cfg.to_dict(), "lr": 0.5}}))
-    with pytest.raises(ValueError, match=r"lr: 0.5 -> 0.001"):
+    with pytest.raises(ValueError, match=rf"lr: 0.5 -> {cfg.lr}"):
         finished(tmp_path, name, cfg)
 
 

@@ -109,7 +109,7 @@ def run_ablation(out: str | Path, reference: str | Path, names: list[str] | None
         summary["variants"][name] = run_variant(name, out, scale, train_set, val_set, log=log)
         _write_json(path, summary)
         log(f"{name}: {json.dumps(summary['variants'][name]['probe_curve'])}")
-    (reference / "ablation.md").write_text(table(summary))
+    (reference / "ablation.md").write_text(ablation_table(summary))
     return summary
 
 
@@ -117,7 +117,7 @@ FIGURES = ("probe_acc", "probe_cer", "frame_nn_same_character", "frame_nn_same_p
            "window_nn_same_image", "window_mean_cosine_other_images")
 
 
-def table(summary: dict) -> str:
+def ablation_table(summary: dict) -> str:
     cols = ["variant", "steps", "final loss"] + list(FIGURES)
     rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
 

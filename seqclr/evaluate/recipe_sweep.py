@@ -30,6 +30,7 @@ CANDIDATES: dict[str, dict] = {
     "cpu-b64-cosine-lr3e-3-1200": dict(encoder="cpu", iterations=1200, lr=3e-3),
     "small-b64-cosine-550": dict(encoder="small", iterations=550),
     "cpu-b64-cosine-2400": dict(encoder="cpu", iterations=2400),
+    "cpu-b32-cosine-lr3e-3-2400": dict(encoder="cpu", iterations=2400, batch_size=32, lr=3e-3),
 }
 
 
@@ -78,7 +79,7 @@ def run_sweep(out: str | Path, reference: str | Path, names: list[str] | None = 
         }
         _write_json(path, summary)
         log(f"{name}: val acc {last['acc']:.3f} cer {last['cer']:.3f} in {h['train_seconds']:.0f}s")
-    (reference / "sweep.md").write_text(table(summary))
+    (reference / "sweep.md").write_text(sweep_table(summary))
     return summary
 
 
@@ -88,7 +89,7 @@ def _read(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def table(summary: dict) -> str:
+def sweep_table(summary: dict) -> str:
     rows = ["| candidate | steps x batch | minutes | val acc | val CER | best val acc (step) | acc per minute | last loss |",
             "|---|---|---|---|---|---|---|---|"]
     for name, c in summary["candidates"].items():
