@@ -1,17 +1,29 @@
-"""A horizontal shift of each view (a remedy for positional shortcuts, beyond the paper).
+"""Content-aligned shift between the two views (a remedy for positional shortcuts, beyond the paper).
 
 Kišš & Hradiš (2024, "Self-supervised pre-training of text recognizers") find that contrastive
 pretraining of text recognizers can be won by encoding where a frame sits in the image instead of
-what it shows, and counter it by shifting the images. With ``max_shift`` > 0 each view is moved
-left or right by its own whole number of pixels in [-max_shift, max_shift] (the image edges are
-repeated), after the view's augmentation: the two views of a window then no longer sit at the same
-columns, so only the content can tell them apart from the other windows.
+what it shows, and counter it by shifting the images. Here the two views of image i show the same
+content at different places: its first W - s_i columns, at the left of view a and at the right of
+view b (s_i = k_i frame strides, k_i drawn in [0, max_frames]; the gap repeats the edge column).
+The instances are then pooled over the content's frames only, frames [0, T - k_i) of view a and
+[k_i, T) of view b (``FrameSpans``), so a positive pair shares its content but not its position,
+and an encoder that only knows positions can no longer tell the positive from the negatives.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
-from torch import nn
+
+
+@dataclass
+class FrameSpans:
+    """Per image: the first content frame of view a and of view b, and the content's frame count."""
+
+    start_a: torch.Tensor  # (N,) int64
+    start_b: torch.Tensor  # (N,) int64
+    length: torch.Tensor  # (N,) int64
 
 
 def shift_columns(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
@@ -23,18 +35,18 @@ def shift_columns(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     return x.gather(3, index)
 
 
-class ShiftedViews(nn.Module):
-    """An augmenter followed by a random horizontal shift of every image (see the module doc)."""
-
-    def __init__(self, augment: nn.Module, max_shift: int) -> None:
-        super().__init__()
-        if max_shift < 0:
-            raise ValueError(f"view_shift must be >= 0, got {max_shift}")
-        self.augment, self.max_shift = augment, int(max_shift)
-
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        x = self.augment(x, generator=generator)
-        if self.max_shift == 0:
-            return x
-        shifts = torch.randint(-self.max_shift, self.max_shift + 1, (x.size(0),), generator=generator)
-        return shift_columns(x, shifts)
+def shift_views(
+    x_a: torch.Tensor, x_b: torch.Tensor, max_frames: int, n_frames: int, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor, FrameSpans]:
+    """The content-aligned pair of the module doc: view a keeps its first W - s columns at the left
+    (the rest repeats its last content column), view b shows its first W - s columns moved right
+    by s = k * W / n_frames pixels; returns both views and their FrameSpans."""
+    n, w = x_a.size(0), x_a.size(3)
+    k = torch.randint(0, max_frames + 1, (n,), generator=generator)
+    s = torch.round(k.double() * w / n_frames).long()
+    cut = torch.arange(w).unsqueeze(0) < (w - s).unsqueeze(1)  # content columns of view a
+    last = (w - s - 1).clamp(min=0).view(n, 1).expand(n, w)
+    index = torch.where(cut, torch.arange(w).expand(n, w), last).to(x_a.device)
+    x_a = x_a.gather(3, index.view(n, 1, 1, w).expand_as(x_a))
+    x_b = shift_columns(x_b, s)
+    return x_a, x_b, FrameSpans(torch.zeros_like(k), k, n_frames - k)

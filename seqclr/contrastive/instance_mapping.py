@@ -51,10 +51,15 @@ def all_to_instance(p: torch.Tensor, lengths: torch.Tensor | None = None) -> Ins
     return Instances(z, idx, torch.zeros_like(idx))
 
 
-def adaptive_pool_weights(lengths: torch.Tensor, max_len: int, n_out: int, dtype=torch.float32) -> torch.Tensor:
-    """(N, n_out, max_len) averaging weights reproducing adaptive_avg_pool1d on each x[i, :, :T_i]."""
+def adaptive_pool_weights(
+    lengths: torch.Tensor, max_len: int, n_out: int, dtype=torch.float32, starts: torch.Tensor | None = None
+) -> torch.Tensor:
+    """(N, n_out, max_len) averaging weights reproducing adaptive_avg_pool1d on each
+    x[i, :, s_i : s_i + T_i] (``starts`` s_i, default 0: the content-aligned view shift)."""
     i = torch.arange(n_out, device=lengths.device).view(1, -1, 1)
     t = torch.arange(max_len, device=lengths.device).view(1, 1, -1)
+    if starts is not None:
+        t = t - starts.to(lengths.device).view(-1, 1, 1)
     length = lengths.view(-1, 1, 1)
     start = torch.div(i * length, n_out, rounding_mode="floor")
     end = torch.div((i + 1) * length + n_out - 1, n_out, rounding_mode="floor")
@@ -68,10 +73,13 @@ class WindowToInstance:
             raise ValueError(f"instance_mapping.py: n_instances must be >= 1, got {n_instances}")
         self.n_instances = n_instances
 
-    def __call__(self, p: torch.Tensor, lengths: torch.Tensor | None = None) -> Instances:
+    def __call__(self, p: torch.Tensor, lengths: torch.Tensor | None = None, starts: torch.Tensor | None = None) -> Instances:
+        """Windows of frames [starts, starts + lengths) of each sequence (starts default 0)."""
         lengths = _prepare(p, lengths, "instance_mapping.py (window)")
         n, t, f = p.shape
-        w = adaptive_pool_weights(lengths, t, self.n_instances, p.dtype)
+        if starts is not None and bool((starts + lengths > t).any()):
+            raise ValueError(f"instance_mapping.py (window): starts + lengths exceed the {t} frames")
+        w = adaptive_pool_weights(lengths, t, self.n_instances, p.dtype, starts)
         z = torch.bmm(w, p).reshape(n * self.n_instances, f)
         pos = torch.arange(self.n_instances, device=p.device)
         return Instances(z, torch.arange(n, device=p.device).repeat_interleave(self.n_instances), pos.repeat(n))

@@ -12,6 +12,7 @@ from torch import nn
 
 from seqclr.contrastive.instance_mapping import MAPPINGS, Instances, get_instance_mapping
 from seqclr.contrastive.projection_heads import build_projection_head
+from seqclr.augment.view_shift import FrameSpans
 from seqclr.contrastive.simclr import SimCLRHead, flatten_to_instance
 from seqclr.models.encoder import EncoderConfig, SequenceEncoder, get_encoder_config
 
@@ -87,13 +88,27 @@ class SeqCLRModel(nn.Module):
         return self.mapping(self.head(r, out.lengths), out.lengths)
 
     def forward(
-        self, x_a: torch.Tensor, x_b: torch.Tensor, widths: torch.Tensor | None = None
+        self, x_a: torch.Tensor, x_b: torch.Tensor, widths: torch.Tensor | None = None, spans: FrameSpans | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Two views (N, C, 32, W) of the same images (same real ``widths``) -> aligned (Z^a, Z^b), (M, F')."""
+        """Two views (N, C, 32, W) of the same images (same real ``widths``) -> aligned (Z^a, Z^b), (M, F').
+        ``spans`` (seqclr.augment.view_shift): window-to-instance over each view's content frames only."""
         if x_a.shape != x_b.shape:
             raise ValueError(f"model.py: the two views must have equal shapes, got {tuple(x_a.shape)} and {tuple(x_b.shape)}")
         n = x_a.size(0)
         both_widths = None if widths is None else torch.as_tensor(widths, device=x_a.device).repeat(2)
+        if spans is not None:
+            return self._shifted_pair(torch.cat([x_a, x_b]), both_widths, spans, n)
         inst = self.embed(torch.cat([x_a, x_b]), both_widths)
+        first = inst.image_index < n
+        return inst.z[first], inst.z[~first]
+
+    def _shifted_pair(self, x: torch.Tensor, widths, spans: FrameSpans, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.mapping_name != "window" or widths is not None:
+            raise ValueError(f"model.py: the view shift needs window-to-instance on full-width images, not {self.mapping_name!r}")
+        out = self.encoder(x, widths)
+        p = self.head(out.representation(self.representation), out.lengths)
+        dev = p.device
+        starts = torch.cat([spans.start_a, spans.start_b]).to(dev)
+        inst = self.mapping(p, spans.length.to(dev).repeat(2), starts)
         first = inst.image_index < n
         return inst.z[first], inst.z[~first]

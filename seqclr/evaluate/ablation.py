@@ -5,8 +5,9 @@ training families (appendix D's optimizer at CPU size), keeping a copy of the ch
 ``probe_points`` steps; then, on the VALIDATION families, a linear CTC probe on the frozen H frames
 at each kept step (the probe curve: decodability against pretraining steps) and the retrieval
 figures of seqclr.evaluate.diagnostics on the final encoder, beside a random encoder of the same
-preset. Variants: the paper's setting, a horizontal shift between views, per-image photometric
-normalisation, both, and the paper's setting pretrained twice as long. Resumable: a variant with
+preset. Variants: the paper's setting (AdaDelta lr 10), Adam lr 1e-3, each with and without a
+content-aligned shift between the views (seqclr.augment.view_shift), and Adam with per-image
+photometric normalisation. Resumable: a variant with
 its row in ``ablation.json`` is skipped, an interrupted pretraining resumes.
 
     .venv/bin/python -m seqclr.evaluate.ablation --out outputs/ablation --reference outputs/reference/hw-v2/diagnostics
@@ -22,14 +23,16 @@ from pathlib import Path
 
 from seqclr.evaluate.results import _write_json
 
+ADAM = dict(optimizer="adam", lr=1e-3)
 VARIANTS: dict[str, dict] = {
-    "paper": {},
-    "view-shift-8": dict(view_shift=8),
-    "input-norm": dict(input_norm=True),
-    "shift-and-norm": dict(view_shift=8, input_norm=True),
-    "paper-2x-steps": dict(iterations_factor=2),
+    "paper": {},  # appendix D: AdaDelta lr 10
+    "paper-view-shift-4": dict(view_shift=4),
+    "adam": ADAM,
+    "adam-view-shift-4": dict(ADAM, view_shift=4),
+    "adam-input-norm": dict(ADAM, input_norm=True),
 }
-SCALE = dict(encoder="tiny", train_size=8192, probe_train=2048, val_size=512, iterations=600, batch_size=32,
+# the study's encoder and pretraining size (seqclr.evaluate.study.SCALES["cpu"]) on half the words
+SCALE = dict(encoder="cpu", train_size=8192, probe_train=2048, val_size=512, iterations=600, batch_size=32,
              probe_points=3, probe_steps=300)
 
 

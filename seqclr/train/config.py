@@ -136,7 +136,7 @@ class PretrainConfig(ConfigIO):
     # (seqclr.contrastive.model.METHOD_AUGMENTATION: "seqclr" for seqclr-*, "simclr" for simclr*)
     augmentation: Literal["seqclr", "simclr", "light"] | None = None
     # remedies for what the pretext may learn instead of characters (beyond the paper; off = paper):
-    view_shift: int = 0  # each view moved by its own whole-pixel shift in [-view_shift, view_shift]
+    view_shift: int = 0  # window mapping: the views' content shifted apart by up to this many frames
     input_norm: bool = False  # per-image standardisation inside the encoder (kept with the encoder)
     # optimization (appendix D)
     batch_size: int = 32  # global: split evenly over ranks
@@ -213,8 +213,15 @@ class PretrainConfig(ConfigIO):
         one_of("augmentation", AUGMENTATIONS, allow_none=True)
         if self.resolved_augmentation not in AUGMENTATIONS:  # the method table names a preset we lack
             raise bad("augmentation", f"one of {AUGMENTATIONS} once resolved for method {self.method!r}")
-        if not 0 <= self.view_shift < self.width // 2:
-            raise bad("view_shift", f"in [0, {self.width // 2}) pixels (half the image width {self.width})")
+        if self.view_shift:
+            from seqclr.contrastive.model import METHOD_PRESETS
+            from seqclr.models.encoder import frames_for_width
+
+            half = frames_for_width(self.width) // 2
+            if not 0 < self.view_shift < half:
+                raise bad("view_shift", f"in [0, {half}) frames (half the {2 * half} frames of width {self.width})")
+            if (self.mapping or METHOD_PRESETS[self.method]["mapping"]) != "window":
+                raise bad("view_shift", f"0 unless the mapping is window-to-instance (method {self.method!r})")
         if self.batch_size < 2:
             raise bad("batch_size", ">= 2 (the contrastive loss needs negatives)")
         check_optimization(self, bad)

@@ -125,13 +125,22 @@ def build_model(cfg: PretrainConfig) -> nn.Module:
 
 def build_augment(cfg: PretrainConfig) -> nn.Module:
     """The two-view augmenter: the config's preset, by default the method's own (SimCLR's
-    augmentations for simclr / simclr-contextual, SeqCLR's pipeline for seqclr-*), then the
-    views' horizontal shift when ``view_shift`` > 0."""
+    augmentations for simclr / simclr-contextual, SeqCLR's pipeline for seqclr-*)."""
     from seqclr.augment.pipeline import SeqCLRAugment
-    from seqclr.augment.view_shift import ShiftedViews
 
-    augment = SeqCLRAugment(cfg.resolved_augmentation)
-    return ShiftedViews(augment, cfg.view_shift) if cfg.view_shift else augment
+    return SeqCLRAugment(cfg.resolved_augmentation)
+
+
+def make_views(augment: nn.Module, images: torch.Tensor, cfg: PretrainConfig, generator: torch.Generator):
+    """(x_a, x_b, spans): two augmented views, content-shifted apart when ``view_shift`` > 0
+    (seqclr.augment.view_shift; spans None otherwise)."""
+    x_a, x_b = augment(images, generator=generator), augment(images, generator=generator)
+    if not cfg.view_shift:
+        return x_a, x_b, None
+    from seqclr.augment.view_shift import shift_views
+    from seqclr.models.encoder import frames_for_width
+
+    return shift_views(x_a, x_b, cfg.view_shift, frames_for_width(images.size(3)), generator)
 
 
 def use_bf16(cfg: PretrainConfig, device: torch.device) -> bool:
@@ -390,13 +399,13 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
             for images in batches.epoch_batches(epoch, step_in_epoch):
                 images = images.to(device, non_blocking=True)
                 with torch.no_grad():
-                    x_a, x_b = augment(images, generator=aug_gen), augment(images, generator=aug_gen)
+                    x_a, x_b, spans = make_views(augment, images, cfg, aug_gen)
                 if channels_last:
                     x_a = x_a.contiguous(memory_format=torch.channels_last)
                     x_b = x_b.contiguous(memory_format=torch.channels_last)
                 lrs.append(optimizer.param_groups[0]["lr"])
                 with autocast():
-                    z_a, z_b = train_model(x_a, x_b)
+                    z_a, z_b = train_model(x_a, x_b) if spans is None else train_model(x_a, x_b, spans=spans)
                 loss = seqclr_nce_loss(
                     z_a.float(), z_b.float(), tau=cfg.tau, chunk_size=cfg.loss_chunk_size, distributed=ctx.distributed
                 )
