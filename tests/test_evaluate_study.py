@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from seqclr.evaluate.study import (
-    ATTENTION_FRACTIONS, FRACTIONS, METHODS, QUICK, SCALES, SEEDS, finished, pretrain_config, run_study, select_runs,
+    ATTENTION_FRACTIONS, FRACTIONS, METHODS, QUICK, REMEDIES, SCALES, SEEDS, finished, pretrain_config, run_study, select_runs,
     study_configs,
 )  # fmt: skip
 
@@ -20,7 +20,7 @@ def test_study_run_list(tmp_path: Path):
     runs = study_configs(tmp_path, SCALES["smoke"])
     names = [name for _, name, _ in runs]
     per_seed = 2 + len(FRACTIONS) + len(ATTENTION_FRACTIONS)
-    assert len(names) == len(set(names)) == (len(METHODS) + 1) * len(SEEDS) * per_seed
+    assert len(names) == len(set(names)) == (len(METHODS) + len(REMEDIES) + 1) * len(SEEDS) * per_seed
     by_name = {name: (protocol, cfg) for protocol, name, cfg in runs}
     protocol, cfg = by_name["finetune/none-ctc-0.05-s1"]
     assert protocol == "supervised" and cfg.random_init and cfg.label_fraction == 0.05 and cfg.seed == 1
@@ -35,6 +35,11 @@ def test_study_run_list(tmp_path: Path):
     # the seeds share the labeled subset and change the seed only
     a, b = by_name["finetune/seqclr-window-ctc-0.1-s0"][1], by_name["finetune/seqclr-window-ctc-0.1-s2"][1]
     assert {k for k in a.to_dict() if a.to_dict()[k] != b.to_dict()[k]} == {"seed", "output_dir"}
+    for name, (base, fields) in REMEDIES.items():  # remedy rows: their method with the remedy's fields
+        pre = pretrain_config(name, tmp_path, SCALES["smoke"])
+        assert pre.method == base and all(getattr(pre, k) == v for k, v in fields.items())
+        assert pre.output_dir == str(tmp_path / "pretrain" / name)
+        assert by_name[f"decoder_eval/{name}-ctc-s0"][1].checkpoint == str(tmp_path / "pretrain" / name / "encoder.pt")
     pre = pretrain_config("seqclr-frame", tmp_path, SCALES["smoke"])
     assert pre.data_split == "train" and pre.data_size == runs[0][2].train_size and pre.method == "seqclr-frame"
     assert pre.data_options == {"benchmark": "hw-v2"} and pre.resume is True

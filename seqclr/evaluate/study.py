@@ -45,6 +45,11 @@ from seqclr.evaluate.results import _write_json
 
 METHODS = tuple(METHOD_PRESETS)  # seqclr-all, seqclr-window, seqclr-frame, simclr, simclr-contextual
 NO_PRETRAINING = "none"
+# Rows beyond the replication (--remedies): a table-1 method pretrained with a remedy of the
+# diagnosis (outputs/reference/hw-v2/diagnostics); the paper's setting stays the default rows.
+REMEDIES: dict[str, tuple[str, dict]] = {
+    "seqclr-window+adam-shift": ("seqclr-window", dict(optimizer="adam", lr=1e-3, view_shift=4)),
+}
 FRACTIONS = (0.05, 0.1, 1.0)
 ATTENTION_FRACTIONS = (0.1,)
 SEEDS = (0, 1, 2)
@@ -111,7 +116,7 @@ def study_configs(
     pretrain_dir = Path(pretrain_dir) if pretrain_dir is not None else out / "pretrain"
     common = _common(out, scale, device)
     runs: list[tuple[str, str, object]] = []
-    for method in METHODS + (NO_PRETRAINING,):
+    for method in METHODS + tuple(REMEDIES) + (NO_PRETRAINING,):
         ckpt = "random" if method == NO_PRETRAINING else str(pretrain_dir / method / "encoder.pt")
         for seed in seeds:
             for decoder in decoders:
@@ -138,12 +143,14 @@ def study_configs(
 
 def pretrain_config(method: str, out: Path, scale: dict, device: str = "cpu"):
     """The pretraining of ``method``: appendix D's recipe (AdaDelta lr 10, clip 5, steps at 60 and
-    80%) at the scale's size, on the unlabeled training families; resumable."""
+    80%) at the scale's size, on the unlabeled training families; resumable. A REMEDIES name
+    pretrains its table-1 method with the remedy's fields."""
     from seqclr.train.config import PretrainConfig
 
+    base, fields = REMEDIES.get(method, (method, {}))
     return PretrainConfig(
         data="synthetic-handwriting", data_split="train", data_size=scale["train_size"],
-        data_options={"benchmark": scale["benchmark"]}, encoder=scale["encoder"], method=method,
+        data_options={"benchmark": scale["benchmark"]}, encoder=scale["encoder"], method=base, **fields,
         batch_size=scale["pre_batch"], iterations=scale["pre_iterations"], device=device,
         output_dir=str(out / "pretrain" / method), checkpoint_every=max(1, scale["pre_iterations"] // 10),
         log_every=max(1, scale["pre_iterations"] // 20), progress=False, resume=True,
@@ -164,9 +171,9 @@ def hardware() -> dict:
 
 def select_runs(runs: list, methods: list[str] | None, only: list[str] | None) -> list:
     """The runs of ``methods`` (and of no pretraining) whose names match a pattern of ``only``."""
-    unknown = sorted(set(methods or ()) - set(METHODS))
+    unknown = sorted(set(methods or ()) - set(METHODS) - set(REMEDIES))
     if unknown:
-        raise ValueError(f"methods {unknown}: not pretraining methods of the study {METHODS}")
+        raise ValueError(f"methods {unknown}: not pretraining methods of the study {METHODS + tuple(REMEDIES)}")
     if methods is not None:
         runs = [r for r in runs if r[2].method in methods or r[2].method == NO_PRETRAINING]
     if only:
@@ -240,7 +247,7 @@ def _evaluate_all(runs, reference: Path, summary: dict, log) -> None:
 
 def run_study(
     out: str | Path, reference: str | Path, scale: str | dict = "cpu", device: str = "cpu", log=print,
-    only: list[str] | None = None, methods: list[str] | None = None, quick: bool = False,
+    only: list[str] | None = None, methods: list[str] | None = None, quick: bool = False, remedies: bool = False,
 ) -> dict:
     """Run (or resume) the study; returns its summary, also written to ``reference``/study.json
     (one entry per sitting under "sittings", so the wall time over several sittings adds up)."""
@@ -249,7 +256,7 @@ def run_study(
     out, reference = Path(out), Path(reference)
     (reference / "params").mkdir(parents=True, exist_ok=True)
     subset = QUICK if quick else {}
-    methods = list(methods or subset.get("methods", METHODS))
+    methods = list(methods or subset.get("methods", METHODS)) + (list(REMEDIES) if remedies else [])
     select_runs([], methods, None)  # checks the names before any compute
     runs = study_configs(
         out, scale, device=device, seeds=subset.get("seeds", SEEDS), decoders=subset.get("decoders", ("ctc", "attention")),
@@ -280,10 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--quick", action="store_true", help="window, SimCLR and supervised; 5%% and 100%%; one seed")
     parser.add_argument("--only", nargs="+", default=None, help="fnmatch patterns of run names, e.g. 'decoder_eval/*-ctc-s0'")
-    parser.add_argument("--methods", nargs="+", default=None, choices=METHODS, help="pretraining methods (default: all)")
+    parser.add_argument("--methods", nargs="+", default=None, choices=METHODS + tuple(REMEDIES),
+                        help="pretraining methods (default: all of table 1)")
+    parser.add_argument("--remedies", action="store_true", help=f"add the remedy rows {list(REMEDIES)}")
     args = parser.parse_args(argv)
     summary = run_study(args.out, args.reference, args.scale, args.device, only=args.only, methods=args.methods,
-                        quick=args.quick)
+                        quick=args.quick, remedies=args.remedies)
     print(json.dumps({"wall_time_s": summary["wall_time_s"]}))
     return 0
 
