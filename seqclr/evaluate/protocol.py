@@ -19,6 +19,8 @@ import torch
 from seqclr.evaluate.config import RecognizerTrainConfig
 from seqclr.evaluate.data import build_split, indices_digest, training_subset
 from seqclr.evaluate.loop import evaluate_recognizer, resolve_device, train_recognizer
+from seqclr.evaluate.recognizer_file import FILENAME as RECOGNIZER_FILE
+from seqclr.evaluate.recognizer_file import preprocessing_of, save_recognizer
 from seqclr.evaluate.results import write_results
 from seqclr.models.prediction import Recognizer, build_recognizer
 
@@ -138,8 +140,11 @@ def run_protocol(
         "config": cfg.to_dict(),
     }
     out_dir = Path(cfg.output_dir)
+    summary["recognizer"] = str(out_dir / RECOGNIZER_FILE) if write else None
     if write:
+        # the trained (with val_every: best-on-validation) recognizer, readable with load_recognizer
+        save_recognizer(out_dir / RECOGNIZER_FILE, model, cfg, preprocessing_of(cfg, data["train"]))
         write_results(out_dir, summary, predictions)
         if log:
-            log(f"wrote {out_dir / 'metrics.json'} and {out_dir / 'predictions.json'}")
+            log(f"wrote {out_dir / 'metrics.json'}, {out_dir / 'predictions.json'} and {out_dir / RECOGNIZER_FILE}")
     return ProtocolResult(metrics, predictions, history, subset, out_dir, model, summary)

@@ -308,6 +308,14 @@ class Recognizer(nn.Module):
             raise ValueError("Recognizer.predict needs a charset")
         return [self.charset.decode(ids) for ids in self.decode(images, widths)]
 
+    def read(self, images, batch_size: int = 64, device: str | torch.device | None = None) -> list[str]:
+        """The strings read in ``images`` (PIL images, arrays or image file paths, any width),
+        preprocessed like the training data (``self.preprocessing``, set by
+        seqclr.evaluate.recognizer_file.load_recognizer / save_recognizer), ``batch_size`` at a time."""
+        from seqclr.evaluate.recognizer_file import read_images
+
+        return read_images(self, images, batch_size=batch_size, device=device)
+
 
 def build_recognizer(
     encoder: SequenceEncoder, decoder: str, charset, feature: str = "H", **decoder_kwargs
