@@ -21,7 +21,7 @@
 # notebooks/finetune.ipynb or `python -m seqclr.evaluate`) into tables laid out like tables 1 and
 # 2 of SeqCLR (Aberdam et al. 2021), and plots the word error rate against the labeled fraction
 # on log-log axes as figure 7 does. The defaults read the committed replication study in
-# `outputs/reference/runs` (see outputs/reference/README.md). Numbers are percentages.
+# `outputs/reference/hw-v2/runs` (see outputs/reference/hw-v2/README.md). Numbers are percentages.
 #
 # **Seeds.** A table cell (method, dataset, decoder, label fraction) may hold several runs that
 # differ only in their seed (`config.seed`, folders like `seqclr-window-ctc-0.05-s1`); the cell
@@ -34,7 +34,7 @@
 # %% tags=["parameters"]
 from typing import Optional
 
-runs_dir: str = "outputs/reference/runs"  # searched recursively for metrics.json
+runs_dir: str = "outputs/reference/hw-v2/runs"  # searched recursively for metrics.json
 table2_metric: str = "acc"  # acc | ed1 | cer | wer
 output_dir: Optional[str] = None  # tables.md and wer_vs_labels.png go here (None: not saved)
 

@@ -57,7 +57,7 @@ class FinetuneNotebookParams(FinetuneConfig):
 class ResultsParams:
     """notebooks/results.ipynb: which runs to collect and where to save the tables and figure."""
 
-    runs_dir: str = "outputs/reference/runs"  # searched recursively for metrics.json
+    runs_dir: str = "outputs/reference/hw-v2/runs"  # searched recursively for metrics.json
     table2_metric: str = "acc"  # acc | ed1 | cer | wer
     output_dir: str | None = None  # tables.md and wer_vs_labels.png go here (None: not saved)
 
