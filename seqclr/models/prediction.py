@@ -312,7 +312,7 @@ class Recognizer(nn.Module):
         """The strings read in ``images`` (PIL images, arrays or image file paths, any width),
         preprocessed like the training data (``self.preprocessing``, set by
         seqclr.evaluate.recognizer_file.load_recognizer / save_recognizer), ``batch_size`` at a time."""
-        from seqclr.evaluate.recognizer_file import read_images
+        from seqclr.data.reading import read_images
 
         return read_images(self, images, batch_size=batch_size, device=device)
 
