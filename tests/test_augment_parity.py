@@ -12,27 +12,17 @@ import torch
 pytest.importorskip("imgaug")
 cv2 = pytest.importorskip("cv2")
 fontpkg_kalam = pytest.importorskip("fontpkg_kalam")
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from seqclr.augment import ops as O  # noqa: E402
 from seqclr.augment.pipeline import apply, fixed_params, from_uint8, to_uint8  # noqa: E402
 from seqclr.augment.reference import apply_imgaug_op  # noqa: E402
 
-H, W = 32, 100
-WORDS = ["Hello", "quick", "Brown42", "jumps"]
+from tests.word_images import H, W, kalam_words  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def words() -> np.ndarray:
-    font = ImageFont.truetype(str(fontpkg_kalam.ROOT / "files" / "Kalam-Regular.ttf"), 40)
-    out = []
-    for word in WORDS:
-        im = Image.new("L", (400, 64), 255)
-        ImageDraw.Draw(im).text((6, 4), word, font=font, fill=0)
-        x0, y0, x1, y1 = Image.eval(im, lambda v: 255 - v).getbbox()
-        im = im.crop((max(0, x0 - 4), max(0, y0 - 3), x1 + 4, y1 + 3)).resize((W, H), Image.BILINEAR)
-        out.append(np.asarray(im))
-    imgs = np.stack(out)
+    imgs = kalam_words(fontpkg_kalam.ROOT)
     assert imgs.min() < 40 and imgs.max() > 220  # real ink on paper
     return imgs
 

@@ -21,7 +21,6 @@ import torch
 
 pytest.importorskip("torchvision")
 fontpkg_kalam = pytest.importorskip("fontpkg_kalam")
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from torchvision.transforms import v2 as T  # noqa: E402
 from torchvision.transforms.v2 import functional as TF  # noqa: E402
 
@@ -30,8 +29,7 @@ from seqclr.augment import ops as O  # noqa: E402
 from seqclr.augment.pipeline import apply, fixed_params, from_uint8, sample_params  # noqa: E402
 from seqclr.augment.spec import simclr_spec  # noqa: E402
 
-H, W = 32, 100
-WORDS = ["Hello", "quick", "Brown42", "jumps"]
+from tests.word_images import H, W, kalam_words  # noqa: E402
 # float32 rounding of the same formula (a product, a blend, a 2-D convolution): ~1e-7
 EXACT = 1e-6
 # a warp samples at coordinates that went through grid_sample's [-1, 1] normalisation in float32:
@@ -41,15 +39,7 @@ GRID = 2e-5
 
 @pytest.fixture(scope="module")
 def words() -> torch.Tensor:
-    font = ImageFont.truetype(str(fontpkg_kalam.ROOT / "files" / "Kalam-Regular.ttf"), 40)
-    out = []
-    for word in WORDS:
-        im = Image.new("L", (400, 64), 255)
-        ImageDraw.Draw(im).text((6, 4), word, font=font, fill=0)
-        x0, y0, x1, y1 = Image.eval(im, lambda v: 255 - v).getbbox()
-        im = im.crop((max(0, x0 - 4), max(0, y0 - 3), x1 + 4, y1 + 3)).resize((W, H), Image.BILINEAR)
-        out.append(np.asarray(im))
-    x = from_uint8(np.stack(out))
+    x = from_uint8(kalam_words(fontpkg_kalam.ROOT))
     assert x.min() < 0.15 and x.max() > 0.85  # real ink on paper
     return x
 

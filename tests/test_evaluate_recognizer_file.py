@@ -18,25 +18,10 @@ from seqclr.evaluate.data import build_split
 from seqclr.evaluate.protocol import run_protocol
 from seqclr.evaluate.recognizer_file import FORMAT, load_recognizer, read_images
 from seqclr.train.checkpoint import CheckpointError
+from tests.test_evaluate_protocols import SMALL as PROTOCOL_SMALL
 
-SMALL = dict(
-    data="synthetic-print",
-    train_source={"max_len": 6},
-    val_source={"max_len": 6},
-    test_source={"max_len": 6},
-    train_size=16,
-    val_size=4,
-    test_size=4,
-    width=48,
-    batch_size=4,
-    iterations=2,
-    log_every=1,
-    eval_batch_size=8,
-    device="cpu",
-    checkpoint="random",
-    label_fraction=1.0,
-    val_every=1,
-)
+# the protocols' tiny supervised setting, with validation on (the best model is what is saved)
+SMALL = dict(PROTOCOL_SMALL, iterations=2, checkpoint="random", label_fraction=1.0, val_every=1)
 
 
 @pytest.fixture(scope="module")

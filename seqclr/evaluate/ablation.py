@@ -21,7 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
-from seqclr.evaluate.results import _write_json
+from seqclr.evaluate.results import _write_json, read_json
 
 ADAM = dict(optimizer="adam", lr=1e-3)
 VARIANTS: dict[str, dict] = {
@@ -98,7 +98,7 @@ def run_ablation(out: str | Path, reference: str | Path, names: list[str] | None
     scale = dict(SCALE, **(scale or {}))
     out, reference = Path(out), Path(reference)
     path = reference / "ablation.json"
-    summary = json.loads(path.read_text()) if path.exists() else {"scale": scale, "variants": {}}
+    summary = read_json(path, {"scale": scale, "variants": {}})
     train_set, val_set = _word_sets(scale)
     if "random" not in summary:
         torch.manual_seed(0)

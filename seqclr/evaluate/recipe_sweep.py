@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from seqclr.evaluate.config import FinetuneConfig
-from seqclr.evaluate.results import _write_json
+from seqclr.evaluate.results import _write_json, read_json
 
 # name -> config fields; every candidate: Adam, batch 64 unless set, clip 5, light augmentation
 COMMON = dict(optimizer="adam", lr=1e-3, grad_clip=5.0, lr_schedule="cosine", warmup_iterations=100,
@@ -53,7 +53,7 @@ def run_sweep(out: str | Path, reference: str | Path, names: list[str] | None = 
 
     out, reference = Path(out), Path(reference)
     path = reference / "sweep.json"
-    done = _read(path)
+    done = read_json(path)
     names = list(names or CANDIDATES)
     first = candidate_config(names[0], out, train_size, val_size)
     t = time.time()
@@ -81,12 +81,6 @@ def run_sweep(out: str | Path, reference: str | Path, names: list[str] | None = 
         log(f"{name}: val acc {last['acc']:.3f} cer {last['cer']:.3f} in {h['train_seconds']:.0f}s")
     (reference / "sweep.md").write_text(sweep_table(summary))
     return summary
-
-
-def _read(path: Path) -> dict:
-    import json
-
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def sweep_table(summary: dict) -> str:

@@ -23,6 +23,16 @@ def _write_json(path: Path, obj) -> None:
         raise
 
 
+def read_json(path: Path, default=None):
+    """The JSON at ``path``, or ``default`` (a fresh {} when None) when the file does not exist
+    (the resumable drivers: study, recipe sweep, ablation)."""
+    path = Path(path)
+    if not path.exists():
+        return {} if default is None else default
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def write_results(output_dir: str | Path, summary: dict, predictions: list[dict]) -> tuple[Path, Path]:
     """Write metrics.json and predictions.json under ``output_dir``; returns both paths."""
     out = Path(output_dir)

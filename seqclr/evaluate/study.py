@@ -41,7 +41,7 @@ import yaml
 
 from seqclr.contrastive.model import METHOD_PRESETS
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
-from seqclr.evaluate.results import _write_json
+from seqclr.evaluate.results import _write_json, read_json
 
 METHODS = tuple(METHOD_PRESETS)  # seqclr-all, seqclr-window, seqclr-frame, simclr, simclr-contextual
 NO_PRETRAINING = "none"
@@ -263,7 +263,7 @@ def run_study(
         fractions=subset.get("fractions", FRACTIONS), attention_fractions=subset.get("attention_fractions", ATTENTION_FRACTIONS),
     )
     runs = select_runs(runs, methods, only)
-    old = json.loads((reference / "study.json").read_text()) if (reference / "study.json").exists() else {}
+    old = read_json(reference / "study.json")
     summary = {"scale_name": scale_name, "scale": scale, "pretrain": old.get("pretrain", {}), "runs": old.get("runs", {}),
                "sittings": old.get("sittings", [])}
     sitting = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": quick, "methods": methods, "only": only,
