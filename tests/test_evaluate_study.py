@@ -95,3 +95,26 @@ def test_smoke_study_runs_and_resumes(tmp_path: Path):
     assert any("4 of 4 evaluation runs already finished" in m for m in lines)
     assert any("seqclr-window: done, skipped" in m for m in lines)
     assert len(s2["sittings"]) == 2 and s2["wall_time_s"] >= s["wall_time_s"]
+
+
+@pytest.mark.slow
+def test_parallel_study_matches_the_serial_one(tmp_path: Path):
+    """--workers 2: the same runs from the same images (rendered once, by several processes),
+    pretraining first and its runs after it; the same predictions as the serial study; resumable."""
+    only = ["decoder_eval/*-ctc-s0", "finetune/*-ctc-0.05-s0"]
+    serial = run_study(tmp_path / "o1", tmp_path / "r1", "smoke", methods=["seqclr-window"], only=only, log=lambda m: None)
+    lines: list[str] = []
+    par = run_study(tmp_path / "o2", tmp_path / "r2", "smoke", methods=["seqclr-window"], only=only, log=lines.append,
+                    workers=2)
+    assert sorted(par["runs"]) == sorted(serial["runs"]) and list(par["pretrain"]) == ["seqclr-window"]
+    assert par["sittings"][-1]["workers"] == 2 and any("with 2 workers" in m or "rendered" in m for m in lines)
+    # the window runs were submitted only once the window pretraining had finished
+    order = [m.split(":")[0] for m in lines if m.startswith(("pretrained", "decoder_eval/", "finetune/"))]
+    assert order.index("pretrained seqclr-window") < order.index("decoder_eval/seqclr-window-ctc-s0")
+    for name in serial["runs"]:
+        a = json.loads((tmp_path / "r1" / "runs" / name / "predictions.json").read_text())
+        b = json.loads((tmp_path / "r2" / "runs" / name / "predictions.json").read_text())
+        assert a == b, name
+    again = run_study(tmp_path / "o2", tmp_path / "r2", "smoke", methods=["seqclr-window"], only=only,
+                      log=lines.append, workers=2)
+    assert len(again["sittings"]) == 2 and any("4 of 4 evaluation runs already finished" in m for m in lines)

@@ -49,7 +49,8 @@ def run_sweep(out: str | Path, reference: str | Path, names: list[str] | None = 
               val_size: int = 512, log=print) -> dict:
     from seqclr.evaluate.data import build_split
     from seqclr.evaluate.protocol import run_protocol
-    from seqclr.evaluate.study import MemoryWords, hardware
+    from seqclr.evaluate.study import hardware
+    from seqclr.evaluate.study_jobs import MemoryWords
 
     out, reference = Path(out), Path(reference)
     path = reference / "sweep.json"

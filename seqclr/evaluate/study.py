@@ -32,7 +32,6 @@ import fnmatch
 import json
 import os
 import platform
-import shutil
 import time
 from pathlib import Path
 
@@ -42,6 +41,7 @@ import yaml
 from seqclr.contrastive.model import METHOD_PRESETS
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
 from seqclr.evaluate.results import _write_json, read_json
+from seqclr.evaluate.study_jobs import MemoryWords, copy_run, pretrain_summary
 
 METHODS = tuple(METHOD_PRESETS)  # seqclr-all, seqclr-window, seqclr-frame, simclr, simclr-contextual
 NO_PRETRAINING = "none"
@@ -65,31 +65,28 @@ FEATURE = {"simclr": "V"}
 CPU_RECIPE = dict(optimizer="adam", lr=1e-3, lr_schedule="cosine", warmup_iterations=100, decay_start=0.5,
                   lr_gamma=0.01, grad_clip=5.0, batch_size=32)
 
+# The recognizer recipe of the GPU study: the paper's batch of 256 (appendix D), the CPU recipe's
+# schedule shape (not re-swept on the GPU: no validation sweep fitted in the device time).
+GPU_RECIPE = dict(CPU_RECIPE, batch_size=256)
+
 SCALES: dict[str, dict] = {
     # the CPU study (make study): the `cpu` encoder, 16k rendered training words, sized to fit
     # about 3 hours of a quiet 2-core CPU (the quick subset about 25 minutes)
     "cpu": dict(benchmark="hw-v2", train_size=16384, val_size=512, test_size=1024, encoder="cpu",
                 pre_iterations=600, pre_batch=32, recipe=CPU_RECIPE, de_iterations=300,
                 ft_iterations={0.05: 300, 0.1: 300, 1.0: 800}, val_points=4),
+    # the GPU study (--device cuda --workers 6 on one H200, beside the CPU one), sized to the 8 minutes
+    # of device time this project had: 2x the data, the `small` encoder (1/4 width), pretraining with
+    # batch 512 (appendix D: 1024), recognizers with appendix D's batch of 256; pre_workers render
+    # the pretraining data
+    "gpu": dict(benchmark="hw-v2", train_size=32768, val_size=1024, test_size=2048, encoder="small",
+                pre_iterations=500, pre_batch=512, pre_workers=8, recipe=GPU_RECIPE, de_iterations=300,
+                ft_iterations={0.05: 300, 0.1: 300, 1.0: 800}, val_points=4),
     # a smoke run (tests)
     "smoke": dict(benchmark="hw-v2", train_size=24, val_size=8, test_size=8, encoder="tiny", pre_iterations=2,
                   pre_batch=8, recipe=dict(CPU_RECIPE, warmup_iterations=0, batch_size=8), de_iterations=2,
                   ft_iterations={0.05: 2, 0.1: 2, 1.0: 2}, val_points=1),
 }
-
-
-class MemoryWords(torch.utils.data.Dataset):
-    """The items of a WordDataset rendered once and kept in memory (same dicts, same order)."""
-
-    def __init__(self, dataset) -> None:
-        self.items = [dataset[i] for i in range(len(dataset))]
-        self.labels = [it["label"] for it in self.items]
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> dict:
-        return self.items[index]
 
 
 def run_name(protocol: str, method: str, decoder: str, fraction: float | None = None, seed: int | None = None) -> str:
@@ -153,6 +150,7 @@ def pretrain_config(method: str, out: Path, scale: dict, device: str = "cpu"):
         data_options={"benchmark": scale["benchmark"]}, encoder=scale["encoder"], method=base, **fields,
         batch_size=scale["pre_batch"], iterations=scale["pre_iterations"], device=device,
         output_dir=str(out / "pretrain" / method), checkpoint_every=max(1, scale["pre_iterations"] // 10),
+        num_workers=scale.get("pre_workers", 0),
         log_every=max(1, scale["pre_iterations"] // 20), progress=False, resume=True,
     )
 
@@ -200,46 +198,46 @@ def finished(reference: Path, name: str, cfg) -> bool:
     return True
 
 
-def _pretrain_all(methods, out: Path, reference: Path, scale: dict, device: str, summary: dict, log) -> None:
-    from seqclr.train.loop import pretrain
-
+def pretrains_todo(methods, out: Path, reference: Path, scale: dict, device: str, log) -> list:
+    """(method, PretrainConfig) of the pretrainings not finished yet (their params written)."""
+    todo = []
     for method in methods:
         cfg = pretrain_config(method, out, scale, device=device)
-        dst = reference / "pretrain" / method
-        if (dst / "metrics.json").exists() and (out / "pretrain" / method / "encoder.pt").exists():
+        if (reference / "pretrain" / method / "metrics.json").exists() and (out / "pretrain" / method / "encoder.pt").exists():
             log(f"pretrained {method}: done, skipped")
             continue
         cfg.to_yaml(reference / "params" / f"pretrain_{method}.yaml")
+        todo.append((method, cfg))
+    return todo
+
+
+def _pretrain_all(pretrains, reference: Path, summary: dict, log) -> None:
+    from seqclr.train.loop import pretrain
+
+    for method, cfg in pretrains:
         t = time.time()
         metrics = pretrain(cfg)
-        summary["pretrain"][method] = {
-            k: metrics.get(k) for k in ("steps", "initial_loss", "final_loss", "final_loss_mean10", "images_per_s")
-        } | {"seconds": round(time.time() - t, 1)}
-        dst.mkdir(parents=True, exist_ok=True)
-        for name in ("metrics.json", "loss.csv", "loss.png"):
-            if (out / "pretrain" / method / name).exists():
-                shutil.copy(out / "pretrain" / method / name, dst / name)
+        summary["pretrain"][method] = pretrain_summary(metrics, Path(cfg.output_dir), reference / "pretrain" / method, time.time() - t)
         log(f"pretrained {method}: {summary['pretrain'][method]}")
 
 
-def _evaluate_all(runs, reference: Path, summary: dict, log) -> None:
+def _write_params(reference: Path, runs) -> None:
+    for _, name, cfg in runs:
+        (reference / "params" / f"{name.replace('/', '_')}.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+
+def _evaluate_all(todo, summary: dict, reference: Path, log) -> None:
     from seqclr.evaluate.data import build_split
     from seqclr.evaluate.protocol import run_protocol
 
-    todo = [r for r in runs if not finished(reference, r[1], r[2])]
-    log(f"{len(runs) - len(todo)} of {len(runs)} evaluation runs already finished")
     if not todo:
         return
     t = time.time()
     datasets = {split: MemoryWords(build_split(todo[0][2], split)) for split in ("train", "val", "test")}
     log(f"rendered {', '.join(f'{k} {len(v)}' for k, v in datasets.items())} in {time.time() - t:.1f}s")
     for protocol, name, cfg in todo:
-        (reference / "params" / f"{name.replace('/', '_')}.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         result = run_protocol(cfg, protocol, datasets=datasets, log=None)
-        dst = reference / "runs" / name
-        dst.mkdir(parents=True, exist_ok=True)
-        for f in ("predictions.json", "metrics.json"):  # metrics.json last: it marks the run finished
-            shutil.copy(Path(cfg.output_dir) / f, dst / f)
+        copy_run(Path(cfg.output_dir), reference / "runs" / name)
         summary["runs"][name] = {**result.metrics, "seconds": result.summary["seconds"]}
         log(f"{name}: " + "  ".join(f"{k} {v:.3f}" for k, v in result.metrics.items() if k != "n")
             + f"  ({result.summary['seconds']:.0f}s)")
@@ -248,6 +246,7 @@ def _evaluate_all(runs, reference: Path, summary: dict, log) -> None:
 def run_study(
     out: str | Path, reference: str | Path, scale: str | dict = "cpu", device: str = "cpu", log=print,
     only: list[str] | None = None, methods: list[str] | None = None, quick: bool = False, remedies: bool = False,
+    workers: int = 1,
 ) -> dict:
     """Run (or resume) the study; returns its summary, also written to ``reference``/study.json
     (one entry per sitting under "sittings", so the wall time over several sittings adds up)."""
@@ -269,8 +268,18 @@ def run_study(
     sitting = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": quick, "methods": methods, "only": only,
                "hardware": hardware()}
     start = time.time()
-    _pretrain_all(methods, out, reference, scale, device, summary, log)
-    _evaluate_all(runs, reference, summary, log)
+    pretrains = pretrains_todo(methods, out, reference, scale, device, log)
+    todo = [r for r in runs if not finished(reference, r[1], r[2])]
+    log(f"{len(runs) - len(todo)} of {len(runs)} evaluation runs already finished")
+    _write_params(reference, todo)
+    if workers > 1:
+        from seqclr.evaluate.study_parallel import run_parallel
+
+        sitting["workers"] = workers
+        run_parallel(pretrains, todo, out, reference, summary, workers, log)
+    else:
+        _pretrain_all(pretrains, reference, summary, log)
+        _evaluate_all(todo, summary, reference, log)
     sitting["wall_time_s"] = round(time.time() - start, 1)
     sitting["load_average_at_end"] = list(os.getloadavg())
     summary["sittings"].append(sitting)
@@ -290,9 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", default=None, choices=METHODS + tuple(REMEDIES),
                         help="pretraining methods (default: all of table 1)")
     parser.add_argument("--remedies", action="store_true", help=f"add the remedy rows {list(REMEDIES)}")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes running pretrainings and runs side by side (GPU: several share the card)")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
     summary = run_study(args.out, args.reference, args.scale, args.device, only=args.only, methods=args.methods,
-                        quick=args.quick, remedies=args.remedies)
+                        quick=args.quick, remedies=args.remedies, workers=args.workers)
     print(json.dumps({"wall_time_s": summary["wall_time_s"]}))
     return 0
 
