@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from pathlib import Path
@@ -35,6 +36,10 @@ def suggest(name: str, valid: typing.Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest valid name, or ''."""
     close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# A decimal number as text, with an exponent or not ("1e-4", "-2.5E+3", ".5"); not "nan"/"inf".
+_FLOAT_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _type_name(tp: Any) -> str:
@@ -82,6 +87,8 @@ def coerce(value: Any, tp: Any, key: str, source: str | None = None) -> Any:
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
+            return float(value)  # "1e-4": YAML 1.1 (PyYAML, papermill) reads it as a string
         raise bad
     if tp is str:
         if isinstance(value, str):
@@ -158,11 +165,26 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def from_yaml(cls: type[T], path: str | Path, overrides: Mapping[str, Any] | None = None) -> T:
-    """Build ``cls`` from a YAML file (plus optional overrides); errors name the file."""
+def from_yaml(
+    cls: type[T], path: str | Path, overrides: Mapping[str, Any] | None = None, overrides_source: str = "command line"
+) -> T:
+    """Build ``cls`` from a YAML file (plus optional overrides); an error in a value of the file
+    names the file, an error in an override (unknown key, wrong type) names ``overrides_source``."""
     values = load_yaml(path)
-    values.update(overrides or {})
+    if overrides:
+        _check_keys_and_types(cls, overrides, overrides_source)
+        values.update(overrides)
     return from_dict(cls, values, source=str(path))
+
+
+def _check_keys_and_types(cls: type, values: Mapping[str, Any], source: str) -> None:
+    fields = {f.name for f in dataclasses.fields(cls) if f.init}
+    hints = typing.get_type_hints(cls)
+    for k, v in values.items():
+        if k not in fields:
+            raise ParameterError(f"{_where(source)}unknown parameter {k!r}{suggest(k, fields)}; "
+                                 f"valid parameters: {', '.join(sorted(fields))}")
+        coerce(v, hints[k], k, source)
 
 
 def from_namespace(cls: type[T], namespace: Mapping[str, Any], source: str = "notebook parameters") -> T:

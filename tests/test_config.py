@@ -86,3 +86,30 @@ def test_parse_overrides():
     }
     with pytest.raises(ParameterError, match="needs a value"):
         parse_overrides(["--lr"])
+
+
+def test_exponent_floats_from_yaml_command_line_and_papermill(tmp_path):
+    """PyYAML (YAML 1.1) reads `1e-4` as a string; a float field accepts it from every source."""
+    path = tmp_path / "p.yaml"
+    path.write_text("lr: 1e-4\nmilestones: [5e-1, 8E-1]\n")
+    d = from_yaml(Demo, path)
+    assert d.lr == 1e-4 and d.milestones == (0.5, 0.8)
+    assert from_yaml(Demo, path, parse_overrides(["--lr", "2.5E+3"])).lr == 2500.0
+    assert from_namespace(Demo, {"lr": "1e-4"}).lr == 1e-4  # papermill injects the YAML string
+    for bad in ("1e-4x", "nan", "fast"):
+        with pytest.raises(ParameterError, match=rf"'lr' must be float, got '{bad}'"):
+            from_dict(Demo, {"lr": bad})
+    with pytest.raises(ParameterError, match="must be int"):
+        from_dict(Demo, {"batch_size": "1e3"})  # only float fields read number text
+
+
+def test_override_errors_name_the_command_line_not_the_file(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("lr: 0.5\n")
+    with pytest.raises(ParameterError, match=r"^command line: parameter 'lr' must be float, got 'fast'"):
+        from_yaml(Demo, path, {"lr": "fast"})
+    with pytest.raises(ParameterError, match=r"^command line: unknown parameter 'btch_size'"):
+        from_yaml(Demo, path, {"btch_size": 4})
+    path.write_text("lr: fast\n")
+    with pytest.raises(ParameterError, match=rf"^{path}: parameter 'lr' must be float"):
+        from_yaml(Demo, path, {"batch_size": 4})
