@@ -68,6 +68,22 @@ def test_truncated_checkpoint_detected_and_previous_used(tmp_path):
         load_latest(tmp_path)
 
 
+def test_save_after_a_fallback_keeps_the_good_previous_checkpoint(tmp_path):
+    """Resumed from last.prev.pt because last.pt is truncated: the next save must not rotate the
+    truncated file into last.prev.pt (that would discard the only good fallback)."""
+    save_checkpoint(_state(1), tmp_path)
+    save_checkpoint(_state(2), tmp_path)
+    last = tmp_path / "last.pt"
+    last.write_bytes(last.read_bytes()[:100])
+    with pytest.warns(RuntimeWarning, match="falling back"):
+        state, _ = load_latest(tmp_path)
+    with pytest.warns(RuntimeWarning, match=r"last\.pt: not a usable checkpoint; replaced, .*last\.prev\.pt kept"):
+        save_checkpoint(_state(state["step"] + 1), tmp_path)
+    assert load_checkpoint(tmp_path / "last.prev.pt")["step"] == 1 and load_checkpoint(last)["step"] == 2
+    save_checkpoint(_state(3), tmp_path)  # a good last.pt rotates as usual
+    assert load_checkpoint(tmp_path / "last.prev.pt")["step"] == 2 and load_checkpoint(last)["step"] == 3
+
+
 def test_corrupt_tensor_bytes_detected(tmp_path):
     save_checkpoint(_state(3), tmp_path)
     last = tmp_path / "last.pt"

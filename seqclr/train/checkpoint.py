@@ -56,17 +56,22 @@ def state_digest(state: Any) -> str:
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
     """torch.save to a temp file in the same folder, fsync, then os.replace onto ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     torch.save(obj, buf)
+    atomic_write_bytes(buf.getbuffer(), path)
+
+
+def atomic_write_bytes(data: bytes | memoryview, path: str | Path) -> None:
+    """Write ``data`` to a temp file in the same folder, fsync, then os.replace onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; use the usual permissions
         with os.fdopen(fd, "wb") as f:
-            f.write(buf.getbuffer())
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -101,10 +106,34 @@ def save_checkpoint(state: dict, folder: str | Path) -> Path:
     tmp_final = folder / f".{LAST}.new"
     atomic_torch_save(payload, tmp_final)
     if last.exists():
-        os.replace(last, prev)
+        if _known_good(last):
+            os.replace(last, prev)
+        else:  # never rotate a bad file over the good fallback (e.g. after resuming from last.prev.pt)
+            warnings.warn(f"{last}: not a usable checkpoint; replaced, {prev} kept as the fallback", RuntimeWarning, stacklevel=2)
     os.replace(tmp_final, last)
     _fsync_dir(folder)
+    _GOOD.add(_identity(last))
     return last
+
+
+# (path, size, mtime_ns) of checkpoint files this process wrote or loaded successfully: rotating
+# one of them needs no re-read; any other last.pt is read and verified before it becomes the fallback.
+_GOOD: set[tuple[str, int, int]] = set()
+
+
+def _identity(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path.resolve()), st.st_size, st.st_mtime_ns
+
+
+def _known_good(path: Path) -> bool:
+    if _identity(path) in _GOOD:
+        return True
+    try:
+        load_checkpoint(path)
+    except CheckpointError:
+        return False
+    return True
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -121,6 +150,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"{path}: not a seqclr pretraining checkpoint (format {FORMAT!r} expected)")
     if state_digest(payload["state"]) != payload.get("digest"):
         raise CheckpointError(f"{path}: checkpoint is corrupt (tensor digest mismatch)")
+    _GOOD.add(_identity(path))
     return payload["state"]
 
 
