@@ -20,9 +20,11 @@
 # (the columns that become instances, T=26 for the paper's encoder at 32x100, drawn as lines)
 # should see the same characters. This notebook shows each word image beside two augmented views
 # (a positive pair) from our batched torch pipeline and from the imgaug reference of appendix B,
-# then figure 2's counter-examples. In JupyterLab the widgets at the end change the data source,
-# toggle each operation and move its parameter ranges; run headless (papermill, nbval) it renders
-# the same views as static figures.
+# then figure 2's counter-examples. In JupyterLab the widgets at the end draw the views at the
+# notebook's full width, change the data source, add rows of samples, toggle each operation, move
+# its parameter ranges and save the spec as a YAML file that pretraining and the recognizer
+# protocols accept (`augmentation: path/to/spec.yaml`); run headless (papermill, nbval) it
+# renders the same views as static figures.
 
 # %% tags=["parameters"]
 source: str = "synthetic-handwriting"
@@ -36,6 +38,7 @@ height: int = 32
 width: int = 100
 frames: int = 26
 output_dir: str = ""
+spec_file: str = "outputs/explorer/augmentation.yaml"  # where the save spec button writes
 
 # %%
 from seqclr.notebook_params import notebook_parameters
@@ -81,11 +84,13 @@ if params.output_dir:
     out.mkdir(parents=True, exist_ok=True)
     (out / "views.png").write_bytes(views_png)
     (out / "counter_examples.png").write_bytes(counter_png)
-    print("saved figures to", out)
+    print("saved figures to", out, "and the spec to", state.save_spec(out / "augmentation.yaml"))
 
 # %% [markdown]
 # ## Interactive
-# Change the data source, toggle operations and move their ranges; the views re-render.
+# Change the data source, add samples, toggle operations and move their ranges; the views
+# re-render. "save spec" writes the current spec to the file named beside it; train with it by
+# setting `augmentation` to that path in a pretraining or recognizer config.
 
 # %%
 from seqclr.explorer.widgets import build_ui

@@ -29,7 +29,7 @@
 # %% tags=["parameters"]
 from typing import Optional
 
-# data (synthetic-handwriting | synthetic-print | lmdb | iam | cvl | rimes | tsv); real datasets
+# data (synthetic-handwriting | synthetic-print | lmdb | iam | cvl | rimes | tsv | parquet); real datasets
 # take their paths per split in *_source, e.g. {"root": "data/iam", "split_file": "..."}
 data: str = "synthetic-handwriting"
 data_seed: int = 0
@@ -77,6 +77,8 @@ num_workers: int = 0
 seed: int = 0
 log_every: int = 25
 output_dir: str = "outputs/evaluate/decoder_eval"
+progress: bool = True  # progress bars with ETA
+logger: str = "csv"  # csv (train_log.csv) | tensorboard (also event files in output_dir/tensorboard) | none
 n_examples: int = 8  # test images shown with their predictions
 
 # %%

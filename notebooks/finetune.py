@@ -30,7 +30,7 @@
 # %% tags=["parameters"]
 from typing import Optional
 
-# data (synthetic-handwriting | synthetic-print | lmdb | iam | cvl | rimes | tsv); real datasets
+# data (synthetic-handwriting | synthetic-print | lmdb | iam | cvl | rimes | tsv | parquet); real datasets
 # take their paths per split in *_source, e.g. {"root": "data/iam", "split_file": "..."}
 data: str = "synthetic-handwriting"
 data_seed: int = 0
@@ -78,6 +78,8 @@ num_workers: int = 0
 seed: int = 0
 log_every: int = 25
 output_dir: str = "outputs/evaluate/finetune"
+progress: bool = True  # progress bars with ETA
+logger: str = "csv"  # csv (train_log.csv) | tensorboard (also event files in output_dir/tensorboard) | none
 n_examples: int = 8  # test images shown with their predictions
 
 # %%
@@ -126,3 +128,18 @@ if n_examples:
     display(Image(png))
 wrong = sum(not r["correct"] for r in json.loads((Path(cfg.output_dir) / "predictions.json").read_text()))
 display(Markdown(f"{wrong} of {len(result.predictions)} test words wrong"))
+
+# %% [markdown]
+# ## Reading with the saved recognizer
+# `recognizer.pt` alone reads images of any size (PIL images, arrays or files; `seqclr read` on
+# the command line): a few test images as rendered, before any resizing, with their label, the
+# prediction and each character's confidence.
+
+# %%
+from seqclr.evaluate.recognizer_file import load_recognizer
+
+saved = load_recognizer(metrics["recognizer"])
+test = result_data["test"]
+samples = [test.source[i] for i in test.indices[:4]]
+for sample, (text, conf) in zip(samples, saved.read([s.image for s in samples], confidence=True)):
+    print(f"{sample.label!r:>18} -> {text!r:<18} {' '.join(f'{p:.2f}' for p in conf)}")

@@ -28,12 +28,13 @@
 #
 # Outputs in `output_dir`: `config.yaml`, `metrics.json`, `loss.csv`, `loss.png`, checkpoints
 # (`last.pt`, `last.prev.pt`) and the pretrained `encoder.pt`. Set `resume = True` to continue a
-# killed run from its last checkpoint.
+# killed run from its last checkpoint, `logger = "tensorboard"` to also write TensorBoard event
+# files to `output_dir/tensorboard` (`tensorboard --logdir outputs/pretrain`).
 
 # %% tags=["parameters"]
 from typing import Optional, Union
 
-# data (synthetic-handwriting | synthetic-print | lmdb | iam | cvl | rimes | tsv | packed)
+# data (synthetic-handwriting | synthetic-print | lmdb | iam | cvl | rimes | tsv | parquet | packed)
 data: str = "synthetic-handwriting"
 data_split: str = "train"
 data_size: Optional[int] = 1024  # number of images (None: the whole source)
@@ -86,6 +87,7 @@ log_every: int = 10
 resume: Union[bool, str] = False
 seed: int = 0
 progress: bool = True
+logger: str = "csv"  # csv | tensorboard (also event files in output_dir/tensorboard) | none (loss.csv always)
 
 # %%
 from seqclr.notebook_params import notebook_parameters

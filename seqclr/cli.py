@@ -15,6 +15,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "pack": ("seqclr.data.packed", "python -m seqclr.data.packed", "pack a dataset into a memory-mapped uint8 array"),
     "read": ("seqclr.evaluate.read", "python -m seqclr.evaluate.read",
              "read images with a saved recognizer.pt (path<TAB>text)"),
+    "export": ("seqclr.evaluate.export", "python -m seqclr.evaluate.export",
+               "export a saved CTC recognizer.pt to ONNX and check it with onnxruntime (extra: onnx)"),
     "benchmark": ("seqclr.benchmark.__main__", "python -m seqclr.benchmark", "the pretraining benchmark suite (throughput, FLOPs, ablations)"),
 }
 

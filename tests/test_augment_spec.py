@@ -113,3 +113,65 @@ def test_each_method_pretrains_with_a_preset_that_fits_it():
         spec = get_spec(preset)
         assert spec == (simclr_spec() if method.startswith("simclr") else seqclr_spec()), method
         assert spec["flip"].enabled == method.startswith("simclr"), method
+
+
+# ---------------------------------------------------------------- spec files
+
+
+def test_spec_file_round_trip_is_exact(tmp_path):
+    from seqclr.augment.spec import load_spec, save_spec, spec_digest, spec_yaml
+
+    edited = seqclr_spec().replace("flip", enabled=True).replace("blur", sigma=(0.1 + 0.2, 1 / 3), p=0.7)
+    for name, spec in [("seqclr", seqclr_spec()), ("light", light_spec()), ("simclr", simclr_spec()), ("edited", edited)]:
+        path = save_spec(spec, tmp_path / "specs" / f"{name}.yml")
+        back = load_spec(path)
+        assert back == spec and [op.name for op in back.ops] == [op.name for op in spec.ops], name
+        assert spec_digest(back) == spec_digest(spec) and get_spec(str(path)) == spec
+        assert path.read_text() == spec_yaml(spec, path) and path.read_text().startswith("# An augmentation spec")
+    assert spec_digest(edited) != spec_digest(seqclr_spec())
+    assert load_spec(tmp_path / "specs" / "edited.yml")["blur"].params["sigma"] == (0.1 + 0.2, 1 / 3)  # floats exact
+
+
+@pytest.mark.parametrize(
+    "text, fragments",
+    [
+        ("ops:\n  blurr: {sigma: [0.1, 0.2]}\n", ["ops.blurr", "unknown augment op 'blurr'", "did you mean 'blur'"]),
+        ("ops:\n  blur: {sigma: [0.1, 9.0], p: 1.5}\n", ["ops.blur", "p=1.5"]),
+        ("ops:\n  crop_vertical: {top: [0, 0.6], bottom: [0, 0.6]}\n", ["ops.crop_vertical", "top+bottom"]),
+        ("ops:\n  sharpen: {alpha: [0, 2], lightness: [0, 1]}\n", ["ops.sharpen", "alpha=2.0 must be <= 1.0"]),
+        ("ops:\n  blur: {sigma: [0.1, 0.2], radius: 3}\n", ["ops.blur", "unknown parameter(s) ['radius']"]),
+        ("ops:\n  flip: {enabled: 'no'}\n", ["ops.flip.enabled", "'no'"]),
+        ("composition: random\nops: {flip: {}}\n", ["composition 'random'"]),
+        ("random_order: 1\nops: {flip: {}}\n", ["random_order=1"]),
+        ("ops: {flip: {}}\ncolour: 1\n", ["unknown key(s) ['colour']"]),
+        ("- flip\n- blur\n", ["expected an augmentation spec", "list"]),
+        ("ops: [flip: {\n", ["not valid YAML"]),
+    ],
+)
+def test_bad_spec_files_name_the_file_and_the_key(tmp_path, text, fragments):
+    from seqclr.augment.spec import load_spec
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError) as err:
+        load_spec(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: "), msg
+    for fragment in fragments:
+        assert fragment in msg, msg
+
+
+def test_spec_file_names_and_missing_files(tmp_path):
+    from seqclr.augment.spec import check_augmentation, is_spec_file, load_spec, save_spec
+
+    assert is_spec_file("a/b.yaml") and is_spec_file("B.YML") and not is_spec_file("seqclr") and not is_spec_file(None)
+    with pytest.raises(ValueError, match="missing.yaml: augmentation spec file not found"):
+        load_spec(tmp_path / "missing.yaml")
+    with pytest.raises(ValueError, match="must end in .yaml or .yml"):
+        save_spec(seqclr_spec(), tmp_path / "spec.json")
+    assert check_augmentation("none", ("light", "none")) is None
+    assert check_augmentation("light", ("light", "none")) == light_spec()
+    with pytest.raises(ValueError, match=r"^must be one of 'light', 'none' or an augmentation spec file.*got 'lihgt' \(did you mean 'light'\?\)"):
+        check_augmentation("lihgt", ("light", "none"))
+    with pytest.raises(ValueError, match="unknown augment preset 'autoaugment'.*or a spec file"):
+        get_spec("autoaugment")

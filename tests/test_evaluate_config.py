@@ -86,3 +86,25 @@ def test_command_line_rejects_bad_input(capsys):
     assert "did you mean 'lr_milestones'" in capsys.readouterr().err
     assert main(["finetune", "--label_fraction", "0"]) == 2
     assert "label_fraction must be in (0, 1], got 0" in capsys.readouterr().err
+
+
+def test_augmentation_accepts_a_spec_file(tmp_path):
+    from seqclr.augment.spec import light_spec, save_spec, spec_digest
+
+    spec = light_spec().replace("blur", sigma=(0.0, 1.2))
+    path = str(save_spec(spec, tmp_path / "decoder_aug.yml"))
+    for cls in (DecoderEvalConfig, FinetuneConfig):
+        cfg = cls.from_dict({"augmentation": path}, source="run.yaml")
+        assert cfg.augmentation_spec == spec and cfg.to_dict()["augmentation"] == path
+        assert cfg.augmentation_record() == {"augmentation_spec": spec.to_dict(), "augmentation_sha256": spec_digest(spec)}
+        assert cls.from_dict(cfg.to_dict()) == cfg
+    assert DecoderEvalConfig(augmentation="none").augmentation_spec is None
+    assert DecoderEvalConfig().augmentation_spec == light_spec()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("ops:\n  linear_contrast: {alpha: [0.5, 1.0]}\n  solarize: {threshold: 0.5}\n")
+    with pytest.raises(ParameterError, match=rf"^run.yaml: DecoderEvalConfig: augmentation: {bad}: ops\.solarize: unknown augment op"):
+        DecoderEvalConfig.from_dict({"augmentation": str(bad)}, source="run.yaml")
+    with pytest.raises(ValueError, match=r"augmentation: .*missing\.yaml: augmentation spec file not found"):
+        FinetuneConfig(augmentation=str(tmp_path / "missing.yaml"))
+    with pytest.raises(ValueError, match=r"augmentation: must be one of 'light', 'seqclr', 'simclr', 'none' or an augmentation spec file"):
+        FinetuneConfig(augmentation="heavy")

@@ -1,6 +1,7 @@
 """Saved recognizers (recognizer.pt): written by every protocol run, rebuilt by load_recognizer
 with identical predictions, refused when truncated or foreign; reading PIL images, arrays and
-paths of any width; the read CLI skips a corrupt file; the ``seqclr`` console command."""
+paths of any width, with per-character confidences; the read CLI skips a corrupt file; the
+``seqclr`` console command."""
 
 from __future__ import annotations
 
@@ -106,6 +107,33 @@ def test_read_pil_array_and_path_of_any_width(run, tmp_path):
     assert read_images(model, [], batch_size=4) == []
 
 
+def test_read_with_per_character_confidence(run, tmp_path, capsys):
+    result, _ = run
+    rec = result.output_dir / "recognizer.pt"
+    model = load_recognizer(rec)
+    raw = _word_images()
+    pairs = model.read(raw, batch_size=2, confidence=True)
+    assert [text for text, _ in pairs] == model.read(raw)
+    for text, conf in pairs:  # one probability per character
+        assert len(conf) == len(text) and all(0.0 <= c <= 1.0 for c in conf)
+    # the CLI's third column: the same values, 3 decimals, space-separated
+    paths = []
+    for i, img in enumerate(raw):
+        paths.append(tmp_path / f"w{i}.png")
+        Image.fromarray(img).save(paths[-1])
+    from seqclr.evaluate.read import main
+
+    out = tmp_path / "conf.tsv"
+    assert main([str(rec), *map(str, paths), "--confidence", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert out.read_text().splitlines() == lines and len(lines) == 3
+    for line, (text, conf) in zip(lines, model.read(paths, confidence=True)):
+        name, got_text, column = line.split("\t")
+        values = [float(v) for v in column.split()]
+        assert got_text == text and len(values) == len(text)
+        assert values == pytest.approx(conf, abs=5e-4) and all(0.0 <= v <= 1.0 for v in values)
+
+
 def test_read_cli_skips_a_corrupt_file(run, tmp_path):
     result, _ = run
     folder = tmp_path / "imgs"
@@ -141,7 +169,7 @@ def test_console_command_lists_subcommands():
     cmd = [str(exe), "--help"] if exe.exists() else [sys.executable, "-m", "seqclr.cli", "--help"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
-    for name in ("pretrain", "evaluate", "study", "pack", "read", "benchmark"):
+    for name in ("pretrain", "evaluate", "study", "pack", "read", "export", "benchmark"):
         assert f"  {name} " in proc.stdout
     from seqclr.cli import main
 

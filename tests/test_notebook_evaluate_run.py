@@ -44,6 +44,9 @@ def test_decoder_eval_finetune_and_results_notebooks(tmp_path, encoder_file):
         assert metrics["encoder_frozen"] == (stem == "decoder_eval")
         assert metrics["subset_size"] == (12 if stem == "decoder_eval" else 6)
         assert (out / "predictions.png").stat().st_size > 0 and _pngs(nb) >= 1
+        if stem == "finetune":  # its last cell reads 4 raw test images with the saved recognizer.pt
+            read = "".join(o.get("text", "") for o in nb.cells[-1].get("outputs", []))
+            assert read.count(" -> ") == 4, read
     # the supervised baseline through the finetune notebook (checkpoint "")
     nb = run_notebook(NOTEBOOKS / "finetune.ipynb", tmp_path / "sup.ipynb",
                       parameters={"output_dir": str(runs / "sup"), "checkpoint": ""}, yaml_file=PARAMETERS / "finetune" / "ci_tiny.yaml")

@@ -14,6 +14,7 @@ from seqclr.models.prediction import (
     build_decoder,
     build_recognizer,
     ctc_collapse,
+    ctc_collapse_scores,
 )
 
 ABC = Charset("abcz", name="abcz")
@@ -43,6 +44,35 @@ def test_ctc_greedy_decode_paper_example_and_lengths():
     real = torch.tensor([len(path)])
     assert ABC.decode(dec.greedy_decode(logits, real)[0]) == "aabcc"
     assert ABC.decode(dec.greedy_decode(logits, full)[0]) == "aabccz"
+
+
+def test_ctc_confidence_is_the_best_frame_of_each_merged_run():
+    path = [1, 1, 0, 1, 2, 2, 2, 0, 0]  # "aa-abbb--" -> "aab"
+    scores = [0.5, 0.9, 0.99, 0.4, 0.3, 0.8, 0.6, 0.7, 0.2]
+    assert ctc_collapse_scores(path, scores) == ([1, 1, 2], [0.9, 0.4, 0.8])
+    assert ctc_collapse_scores([0, 0], [0.9, 0.9]) == ([], [])
+    dec = CTCDecoder(8, len(ABC))
+    logits = _path_logits("aa-a-bbb-zz", ABC)
+    logits[0, 1, 1] = 2.0  # the second 'a' frame is less sure than the first
+    real = torch.tensor([9])  # cuts the "zz"
+    (ids, conf), = dec.greedy_decode_with_confidence(logits, real)
+    assert ids == dec.greedy_decode(logits, real)[0] == ABC.encode("aab")
+    p5 = torch.softmax(logits[0, 0], 0)[1].item()  # a frame of logit 5 against 4 zeros
+    assert conf == pytest.approx([p5, p5, p5])
+    assert all(0.0 <= c <= 1.0 for c in conf)
+
+
+def test_attention_confidence_matches_decode():
+    torch.manual_seed(0)
+    dec = AttentionDecoder(12, len(ABC), hidden=16, max_len=7).eval()
+    feats, lengths = _features(), torch.tensor([10, 6, 3])
+    both = dec.decode_with_confidence(feats, lengths)
+    assert [ids for ids, _ in both] == dec.decode(feats, lengths)
+    probs = torch.softmax(dec(feats, lengths), dim=-1)
+    for i, (ids, conf) in enumerate(both):
+        assert len(conf) == len(ids)
+        expected = [probs[i, k, c + 2].item() for k, c in enumerate(ids)]  # no [GO] emitted at random init
+        assert conf == pytest.approx(expected)
 
 
 def test_ctc_loss_prefers_the_true_label_and_survives_impossible_targets():
@@ -161,6 +191,9 @@ def test_recognizer_features_loss_and_predict(tiny_encoder, feature, kind):
     rec.eval()
     preds = rec.predict(images)
     assert len(preds) == 2 and all(isinstance(p, str) and set(p) <= set(cs.symbols) for p in preds)
+    with_conf = rec.predict_with_confidence(images)
+    assert [t for t, _ in with_conf] == preds
+    assert all(len(c) == len(t) and all(0.0 <= p <= 1.0 for p in c) for t, c in with_conf)
 
 
 def test_recognizer_variable_widths(tiny_encoder):

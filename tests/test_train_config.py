@@ -240,3 +240,99 @@ def test_study_pretrains_simclr_with_simclr_augmentations(tmp_path):
     scale = next(iter(SCALES.values()))
     assert pretrain_config("simclr", tmp_path, scale).resolved_augmentation == "simclr"
     assert pretrain_config("seqclr-window", tmp_path, scale).resolved_augmentation == "seqclr"
+
+
+# ---------------------------------------------------------------- an augmentation spec file
+
+
+def _spec_file(tmp_path, name="explored.yaml"):
+    """A spec as the explorer saves it: the SeqCLR pipeline with flip on and a wider blur."""
+    from seqclr.augment.spec import save_spec, seqclr_spec
+
+    spec = seqclr_spec().replace("flip", enabled=True).replace("blur", sigma=(0.2, 1.7))
+    return spec, str(save_spec(spec, tmp_path / name))
+
+
+def test_augmentation_accepts_a_spec_file(tmp_path):
+    spec, path = _spec_file(tmp_path)
+    cfg = PretrainConfig(augmentation=path)
+    assert cfg.resolved_augmentation == path and cfg.augmentation_spec == spec
+    assert cfg.to_dict()["augmentation"] == path  # config.yaml keeps the path
+    assert PretrainConfig.from_dict(cfg.to_dict()) == cfg
+    record = cfg.augmentation_record()
+    assert record["augmentation_spec"] == spec.to_dict() and len(record["augmentation_sha256"]) == 64
+    assert PretrainConfig(augmentation="seqclr").augmentation_record()["augmentation_sha256"] != record["augmentation_sha256"]
+    from seqclr.train.loop import build_augment
+
+    assert build_augment(cfg).spec == spec
+    (tmp_path / "run.yaml").write_text(f"augmentation: {path}\niterations: 3\n")
+    assert PretrainConfig.from_yaml(tmp_path / "run.yaml").augmentation_spec == spec
+
+
+def test_a_bad_spec_file_fails_at_construction_naming_key_and_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("ops:\n  blur: {sigma: [-1.0, 0.5]}\n")
+    with pytest.raises(ParameterError, match=rf"run\.yaml: augmentation: {bad}: ops\.blur: .*sigma=-1\.0 is below 0\.0"):
+        PretrainConfig.from_dict({"augmentation": str(bad)}, source="run.yaml")
+    with pytest.raises(ValueError, match=rf"augmentation: {tmp_path / 'gone.yml'}: augmentation spec file not found"):
+        PretrainConfig(augmentation=str(tmp_path / "gone.yml"))
+    with pytest.raises(ParameterError, match=r"cli: augmentation: must be one of .* or an augmentation spec file"):
+        PretrainConfig.from_dict({"augmentation": "spec.json"}, source="cli")
+
+
+def _tiny_run(tmp_path, **changes) -> PretrainConfig:
+    values = dict(
+        data_size=8, width=32, batch_size=4, iterations=2, output_dir=str(tmp_path / "run"), progress=False,
+        device="cpu", checkpoint_every=1, log_every=1,
+    )  # fmt: skip
+    return PretrainConfig(**{**values, **changes})
+
+
+def test_pretraining_with_a_spec_file_uses_and_records_it(tmp_path, monkeypatch):
+    """A real (two-step) run: every view comes from the file's spec; config.yaml keeps the path,
+    metrics.json the spec's content and digest, the checkpoint the digest; resuming after the
+    file was edited names the digest."""
+    import json
+    import warnings
+
+    import torch
+
+    from seqclr.augment.pipeline import SeqCLRAugment
+    from seqclr.augment.spec import save_spec, spec_digest
+    from seqclr.train.loop import pretrain
+
+    spec, path = _spec_file(tmp_path)
+    specs = []
+    forward = SeqCLRAugment.forward
+
+    def spy(self, x, generator=None):
+        specs.append(self.spec)
+        return forward(self, x, generator)
+
+    monkeypatch.setattr(SeqCLRAugment, "forward", spy)
+    cfg = _tiny_run(tmp_path, augmentation=path)
+    metrics = pretrain(cfg)
+    assert len(specs) == 4 and all(s == spec for s in specs)  # two views per step
+    out = tmp_path / "run"
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["config"]["augmentation"] == path and metrics["augmentation_spec"] == spec.to_dict()
+    assert saved["augmentation_spec"] == spec.to_dict() and saved["augmentation_sha256"] == spec_digest(spec)
+    assert PretrainConfig.from_yaml(out / "config.yaml").augmentation_spec == spec
+    state = torch.load(out / "last.pt", weights_only=True)
+    state = state.get("state", state)
+    assert state["config"]["augmentation_sha256"] == spec_digest(spec)
+
+    save_spec(spec.replace("blur", sigma=(0.2, 2.5)), path)  # the file edited after the run
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pretrain(_tiny_run(tmp_path, augmentation=path, iterations=3, resume=True))
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert any("augmentation_sha256" in m for m in messages), messages
+
+
+def test_more_windows_than_frames_is_refused_with_both_numbers():
+    """Window-to-instance on 9 frames (width 32) cannot make 40 windows without repeating frames."""
+    with pytest.raises(ValueError, match=r"n_instances must be <= 9, the frames the 'tiny' encoder makes of width 32, got 40"):
+        PretrainConfig(n_instances=40, width=32)
+    assert PretrainConfig(n_instances=9, width=32).n_instances == 9
+    assert PretrainConfig(n_instances=40, width=32, method="seqclr-frame").n_instances == 40  # no windows

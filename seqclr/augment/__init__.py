@@ -20,8 +20,11 @@ from seqclr.augment.spec import (
     OpSpec,
     get_spec,
     light_spec,
+    load_spec,
+    save_spec,
     seqclr_spec,
     simclr_spec,
+    spec_digest,
 )
 
 __all__ = [
@@ -35,9 +38,12 @@ __all__ = [
     "index_params",
     "light_augment",
     "light_spec",
+    "load_spec",
     "sample_params",
+    "save_spec",
     "seqclr_spec",
     "simclr_augment",
     "simclr_spec",
+    "spec_digest",
     "to_uint8",
 ]

@@ -14,14 +14,20 @@ with ``enabled``, a probability ``p`` and its parameter ranges ``(low, high)``
 
 Specs round-trip through plain dicts (:meth:`AugmentSpec.to_dict` /
 :meth:`AugmentSpec.from_dict`) so YAML parameter files and notebook widgets can build
-them.
+them, and through spec files (:func:`save_spec` / :func:`load_spec`: that dict as YAML, what
+the explorer's "save spec" button writes); a config's ``augmentation`` names a preset or such a
+file (:func:`check_augmentation`), and :func:`spec_digest` fingerprints a spec's content.
 """
 
 from __future__ import annotations
 
+import difflib
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 Range = tuple[float, float]
 
@@ -98,7 +104,9 @@ class OpSpec:
 
     def __post_init__(self) -> None:
         if self.name not in _OP_PARAMS:
-            raise ValueError(f"unknown augment op {self.name!r}; known: {', '.join(OP_NAMES)}")
+            close = difflib.get_close_matches(str(self.name), OP_NAMES, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown augment op {self.name!r}{hint}; known: {', '.join(OP_NAMES)}")
         allowed = _OP_PARAMS[self.name]
         unknown = set(self.params) - set(allowed)
         if unknown:
@@ -235,16 +243,20 @@ class AugmentSpec:
             if settings is None:
                 settings = {}
             if not isinstance(settings, Mapping):
-                raise ValueError(f"augment op {name!r}: settings must be a mapping, got {settings!r}")
+                raise ValueError(f"ops.{name}: augment op {name!r}: settings must be a mapping, got {settings!r}")
             settings = dict(settings)
             enabled = settings.pop("enabled", True)
             p = settings.pop("p", 1.0)
-            ops.append(OpSpec(str(name), enabled=enabled, params=settings, p=p))
-        return cls(
-            tuple(ops),
-            composition=data.get("composition", "some_of"),
-            random_order=bool(data.get("random_order", True)),
-        )
+            if not isinstance(enabled, bool):
+                raise ValueError(f"ops.{name}.enabled: augment op {name!r}: enabled={enabled!r} must be true or false")
+            try:
+                ops.append(OpSpec(str(name), enabled=enabled, params=settings, p=p))
+            except ValueError as err:  # name where in the dict (a spec file) the bad setting is
+                raise ValueError(f"ops.{name}: {err}") from None
+        random_order = data.get("random_order", True)
+        if not isinstance(random_order, bool):
+            raise ValueError(f"augment spec: random_order={random_order!r} must be true or false")
+        return cls(tuple(ops), composition=data.get("composition", "some_of"), random_order=random_order)
 
 
 def _counter_examples() -> tuple[OpSpec, ...]:
@@ -342,12 +354,112 @@ def simclr_spec() -> AugmentSpec:
 PRESETS = {"seqclr": seqclr_spec, "light": light_spec, "simclr": simclr_spec}
 
 
-def get_spec(name_or_dict: str | Mapping[str, Any] | AugmentSpec) -> AugmentSpec:
-    """A preset by name (``seqclr``, ``light``, ``simclr``), a dict, or a spec as is."""
+def get_spec(name_or_dict: str | Path | Mapping[str, Any] | AugmentSpec) -> AugmentSpec:
+    """A preset by name (``seqclr``, ``light``, ``simclr``), a spec file (a path ending in
+    ``.yaml`` / ``.yml``, :func:`load_spec`), a dict, or a spec as is."""
     if isinstance(name_or_dict, AugmentSpec):
         return name_or_dict
+    if isinstance(name_or_dict, Path) or is_spec_file(name_or_dict):
+        return load_spec(name_or_dict)
     if isinstance(name_or_dict, str):
         if name_or_dict not in PRESETS:
-            raise ValueError(f"unknown augment preset {name_or_dict!r}; known: {sorted(PRESETS)}")
+            raise ValueError(
+                f"unknown augment preset {name_or_dict!r}; known: {sorted(PRESETS)} "
+                f"or a spec file ({' / '.join(SPEC_FILE_SUFFIXES)})"
+            )
         return PRESETS[name_or_dict]()
     return AugmentSpec.from_dict(name_or_dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Spec files: AugmentSpec.to_dict() as YAML, what the explorer saves and configs accept.
+# --------------------------------------------------------------------------------------------
+
+SPEC_FILE_SUFFIXES = (".yaml", ".yml")
+_SPEC_FILE_HEADER = """\
+# An augmentation spec (seqclr.augment.spec.AugmentSpec). Train with it: `augmentation: {path}`
+# in a pretraining or recognizer config (or --augmentation {path}). Ranges are [low, high],
+# sampled uniformly per image; composition some_of = a random non-empty subset of the enabled
+# operations in random order, sequential = each in this order with its probability p.
+"""
+
+
+def is_spec_file(value: Any) -> bool:
+    """True for a string naming a spec file: a path ending in ``.yaml`` or ``.yml``."""
+    return isinstance(value, str) and value.lower().endswith(SPEC_FILE_SUFFIXES)
+
+
+def spec_yaml(spec: AugmentSpec, path: str | Path = "spec.yaml") -> str:
+    """The text of a spec file: a comment on how to use it, then :meth:`AugmentSpec.to_dict`
+    (op order kept, ranges as ``[low, high]``; floats written exactly, so loading gives back an
+    equal spec)."""
+    import yaml
+
+    body = yaml.safe_dump(spec.to_dict(), sort_keys=False, default_flow_style=None)
+    return _SPEC_FILE_HEADER.format(path=path) + body
+
+
+def save_spec(spec: AugmentSpec, path: str | Path) -> Path:
+    """Write ``spec`` as a spec file (parent folders created); returns the absolute path."""
+    path = Path(path)
+    if not is_spec_file(str(path)):
+        raise ValueError(f"{path}: a spec file must end in {' or '.join(SPEC_FILE_SUFFIXES)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(spec_yaml(spec, path))
+    return path.resolve()
+
+
+def load_spec(path: str | Path) -> AugmentSpec:
+    """The spec in a spec file, validated like any spec; every error names the file and the key
+    (``ops.<op>``, ``ops.<op>.<param>``) or value at fault."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ValueError(f"{path}: augmentation spec file not found") from None
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read the augmentation spec file: {err}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(data, Mapping) or "ops" not in data:
+        got = type(data).__name__ if not isinstance(data, Mapping) else f"keys {sorted(data)}"
+        raise ValueError(f"{path}: expected an augmentation spec (a mapping with 'ops'), got {got}")
+    try:
+        return AugmentSpec.from_dict(data)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
+def spec_digest(spec: AugmentSpec) -> str:
+    """SHA-256 of a spec's content (its dict, op order included): equal specs, equal digests,
+    whatever file or preset they came from; a spec file edited since a run changes it."""
+    text = json.dumps(spec.to_dict(), separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def spec_record(spec: AugmentSpec | None) -> dict[str, Any]:
+    """What a run records of the augmentation it used: ``augmentation_spec`` (the dict) and
+    ``augmentation_sha256`` (:func:`spec_digest`); both None for no augmentation."""
+    if spec is None:
+        return {"augmentation_spec": None, "augmentation_sha256": None}
+    return {"augmentation_spec": spec.to_dict(), "augmentation_sha256": spec_digest(spec)}
+
+
+def check_augmentation(value: str, choices: Sequence[str]) -> AugmentSpec | None:
+    """The spec a config's ``augmentation`` value stands for: a preset among ``choices``
+    (``"none"``: None) or a spec file, loaded and validated. A ValueError (starting "must be",
+    or with the file's name) otherwise; the caller prefixes the key."""
+    if is_spec_file(value):
+        return load_spec(value)
+    if value not in choices:
+        close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6) if isinstance(value, str) else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(
+            f"must be one of {', '.join(repr(c) for c in choices)} or an augmentation spec file "
+            f"(a path ending in {' or '.join(SPEC_FILE_SUFFIXES)}), got {value!r}{hint}"
+        )
+    return None if value == "none" else get_spec(value)

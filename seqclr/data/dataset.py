@@ -3,7 +3,9 @@
 A source is a map-style dataset of WordSample; if it has a ``labels`` list (all built-in sources
 do) the charset filter reads it instead of decoding every image. Labels the charset does not
 cover are dropped, never silently: ``dropped_labels`` holds the report of
-``filter_by_charset`` and a warning gives the count.
+``filter_by_charset`` and a warning gives the count. A source with ``labeled = False`` (a parquet
+source without a text column: images for pretraining) is not filtered: every image is kept and
+its label is "".
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import torch
 
 from seqclr.data.charset import Charset, filter_by_charset, get_charset
 from seqclr.data.preprocess import preprocess, to_tensor
-from seqclr.data.readers import CvlWords, IamWords, LmdbWords, RimesWords, TsvWords
+from seqclr.data.readers import CvlWords, IamWords, LmdbWords, ParquetWords, RimesWords, TsvWords
 from seqclr.data.synthetic import SyntheticWords
 
 
@@ -36,6 +38,11 @@ class WordDataset(torch.utils.data.Dataset):
         self.source = source
         self.charset = get_charset(charset)
         self.height, self.width, self.keep_ratio, self.pad_value = int(height), int(width), bool(keep_ratio), pad_value
+        self.labeled = bool(getattr(source, "labeled", True))
+        if not self.labeled:  # unlabeled images (pretraining): nothing to filter
+            self.indices = list(range(len(source)))
+            self.dropped_labels = {**filter_by_charset([], self.charset)[1], "total": len(source)}
+            return
         labels = getattr(source, "labels", None)
         if labels is None:  # a foreign source: read its items once for the labels
             labels = [source[i].label for i in range(len(source))]
@@ -59,7 +66,7 @@ class WordDataset(torch.utils.data.Dataset):
         for step in range(n):  # a skip-mode source may hand back another item: keep it covered
             sample = self.source[self.indices[(index + step) % n]]
             label = self.charset.normalize(sample.label)
-            if label and self.charset.covers(label):
+            if not self.labeled or (label and self.charset.covers(label)):
                 break
         else:
             raise RuntimeError(f"{type(self.source).__name__}: no item with a label in charset {self.charset.name!r}")
@@ -111,6 +118,7 @@ SOURCES: dict[str, Callable] = {
     "cvl": CvlWords,
     "rimes": RimesWords,
     "tsv": TsvWords,
+    "parquet": ParquetWords,
 }
 
 

@@ -1,6 +1,6 @@
 """A packed dataset: every image preprocessed once into one memory-mapped uint8 array.
 
-``pack_dataset`` runs any source (LMDB, IAM, folders, tsv, the embedded renderer) through
+``pack_dataset`` runs any source (LMDB, IAM, folders, tsv, parquet, the embedded renderer) through
 WordDataset (charset filter + the same resize as training) and writes a folder::
 
     <path>/images.npy      uint8 (N, H, W), 0 = ink, 255 = paper (numpy .npy, memory-mappable)
@@ -14,6 +14,8 @@ GPU is fed by a single host-to-device copy per step and augmentations run on the
 
     python -m seqclr.data.packed synthetic-handwriting outputs/packed/hw --size 10000
     python -m seqclr.data.packed lmdb outputs/packed/iiit5k --root data/IIIT5K_lmdb
+    python -m seqclr.data.packed parquet outputs/packed/words --root 'data/words/train-*.parquet' \
+        --option text_column=label
 
 Pretraining reads a pack with ``data: packed`` and ``data_root: <folder>`` (seqclr.train.data).
 """
@@ -362,6 +364,19 @@ class PackedBatches:
         self.epoch += 1
 
 
+def _options(parser: argparse.ArgumentParser, options: list[str]) -> dict:
+    """``KEY=VALUE`` strings as keyword arguments (values read as YAML: null, 3, true, text)."""
+    import yaml
+
+    out = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or not key.strip():
+            parser.error(f"--option {option!r}: expected KEY=VALUE")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     from seqclr.data.dataset import SOURCES, build_source
 
@@ -378,6 +393,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--keep-ratio", action="store_true")
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="another keyword argument of the reader (a YAML value), e.g. text_column=label")  # fmt: skip
     args = p.parse_args(argv)
     if args.source.startswith("synthetic"):
         kw = {"split": args.split, "seed": args.seed, "charset": args.charset}
@@ -389,6 +406,7 @@ def main(argv: list[str] | None = None) -> None:
         import inspect
 
         kw = {next(iter(inspect.signature(SOURCES[args.source]).parameters)): args.root}
+    kw.update(_options(p, args.option))
     src = build_source(args.source, **kw)
     packed = pack_dataset(src, args.out, args.height, args.width, args.keep_ratio, args.charset,
                           num_workers=args.workers, overwrite=args.overwrite, progress=True)  # fmt: skip

@@ -1,7 +1,7 @@
 """Reading word images with a recognizer: load any image (PIL, array or path), preprocess it
 exactly like the training data (the ``preprocessing`` dict saved in recognizer.pt: height, width,
 keep_ratio, pad_value) and decode batches. Duck-typed on the recognizer (``predict``,
-``preprocessing``), so seqclr.models.prediction.Recognizer.read and
+``predict_with_confidence``, ``preprocessing``), so seqclr.models.prediction.Recognizer.read and
 seqclr.evaluate.recognizer_file share it without importing each other."""
 
 from __future__ import annotations
@@ -48,11 +48,14 @@ def read_images(
     batch_size: int = 64,
     device: str | torch.device | None = None,
     preprocessing: dict | None = None,
-) -> list[str]:
+    confidence: bool = False,
+) -> list[str] | list[tuple[str, list[float]]]:
     """The strings ``recognizer`` reads in ``images`` (one image or a sequence of PIL images,
     arrays or paths, any size), in order, ``batch_size`` at a time. ``device``: where to run
     (the model is moved there; default: where its parameters are). ``preprocessing``: default
-    ``recognizer.preprocessing`` (set by load_recognizer / save_recognizer)."""
+    ``recognizer.preprocessing`` (set by load_recognizer / save_recognizer). ``confidence``:
+    (text, per-character confidences in [0, 1], one per character) pairs instead, from
+    ``recognizer.predict_with_confidence``."""
     from PIL import Image
 
     prep = preprocessing if preprocessing is not None else getattr(recognizer, "preprocessing", None)
@@ -72,11 +75,12 @@ def read_images(
     dev = next(recognizer.parameters()).device
     was_training = recognizer.training
     recognizer.eval()
-    out: list[str] = []
+    predict = recognizer.predict_with_confidence if confidence else recognizer.predict
+    out: list = []
     try:
         for start in range(0, len(items), batch_size):
             batch = preprocess_images(items[start : start + batch_size], prep).to(dev)
-            out.extend(recognizer.predict(batch))
+            out.extend(predict(batch))
     finally:
         recognizer.train(was_training)
     return out

@@ -12,6 +12,7 @@ import sys
 from seqclr.config import ParameterError, load_yaml, parse_overrides
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig, paper_recipe
 from seqclr.evaluate.protocol import PROTOCOLS, run_protocol
+from seqclr.train.run_logger import require_logger
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cls = DecoderEvalConfig if protocol == "decoder_eval" else FinetuneConfig
             cfg = cls.from_dict(values, source=source)
+        require_logger(cfg.logger)
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ synthetic sources each split is built as ``build_source(data, split=<split>, siz
 seed=data_seed, charset=charset, **<split>_source)``; for real datasets each split's arguments
 (its path) are given in ``train_source`` / ``val_source`` / ``test_source`` (e.g.
 ``{"path": "data/iam/train.lmdb"}``) and ``<split>_size`` keeps the first n items (None = all).
-A source with a ``path`` argument (lmdb, tsv) may instead take ``paths``, a list: the split is then
+A source with a ``path`` argument (lmdb, tsv, parquet) may instead take ``paths``, a list: the split is then
 the union (concatenation, in order) of one source per path, built with the split's other arguments.
 
 Model selection never sees a test set: ``val_source`` is refused when any of its strings looks like
@@ -33,9 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from seqclr.config import ConfigIO
+from seqclr.data.source_names import SOURCE_NAMES
 from seqclr.train.optimization import OPTIMIZERS, check_optimization
+from seqclr.train.run_logger import LOGGERS
 
-DATA_SOURCES = ("synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv")
+DATA_SOURCES = SOURCE_NAMES
 DECODERS = ("ctc", "attention")
 FEATURES = ("V", "H", "HV")
 AUGMENTATIONS = ("light", "seqclr", "simclr", "none")
@@ -96,7 +98,7 @@ class RecognizerTrainConfig(ConfigIO):
     """Fields shared by the protocols: data, model, the decoder-training recipe, bookkeeping."""
 
     # data
-    data: Literal["synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv"] = "synthetic-handwriting"
+    data: Literal[DATA_SOURCES] = "synthetic-handwriting"  # seqclr.data.source_names
     data_seed: int = 0
     train_source: dict = field(default_factory=dict)  # extra build_source kwargs per split
     val_source: dict = field(default_factory=dict)
@@ -120,7 +122,7 @@ class RecognizerTrainConfig(ConfigIO):
     max_len: int = 25  # attention decoding length
     # decoder-training recipe (appendix D: batch 256, 50K iterations, lr / 10 at 60/80%; the lr value
     # is not in the paper: AdaDelta lr 1 is our choice, deep-text-recognition-benchmark's default)
-    augmentation: Literal["light", "seqclr", "simclr", "none"] = "light"
+    augmentation: Literal["light", "seqclr", "simclr", "none"] | str = "light"  # or a spec file (.yaml / .yml)
     batch_size: int = 16
     iterations: int = 100
     optimizer: Literal["adadelta", "adam", "adamw", "sgd"] = "adadelta"
@@ -144,6 +146,8 @@ class RecognizerTrainConfig(ConfigIO):
     seed: int = 0
     log_every: int = 25
     output_dir: str = "outputs/evaluate/default"
+    progress: bool = True  # tqdm bars (training, test) with ETA; never when the run is quiet (log=None)
+    logger: str = "csv"  # csv: train_log.csv | tensorboard: + event files | none (seqclr.train.run_logger)
 
     def __post_init__(self) -> None:
         if isinstance(self.lr_milestones, list):
@@ -153,6 +157,35 @@ class RecognizerTrainConfig(ConfigIO):
     @property
     def random_init(self) -> bool:
         return self.checkpoint in RANDOM_INIT
+
+    def _check_augmentation(self, where: str) -> None:
+        """Load the preset or spec file ``augmentation`` names (the spec training uses from now
+        on); a ValueError naming the key and the file otherwise."""
+        from seqclr.augment.spec import check_augmentation
+
+        if not isinstance(self.augmentation, str):
+            raise ValueError(f"{where}: augmentation must be a preset name or a spec file, got {self.augmentation!r}")
+        try:
+            self._augmentation = (self.augmentation, check_augmentation(self.augmentation, AUGMENTATIONS))
+        except ValueError as err:
+            raise ValueError(f"{where}: augmentation: {err}") from None
+
+    @property
+    def augmentation_spec(self):
+        """The AugmentSpec the decoder trains with (None for ``"none"``): the preset, or the spec
+        file as read when the config was last validated."""
+        cached = getattr(self, "_augmentation", None)
+        if cached is None or cached[0] != self.augmentation:
+            self._check_augmentation(type(self).__name__)
+            cached = self._augmentation
+        return cached[1]
+
+    def augmentation_record(self) -> dict[str, Any]:
+        """``augmentation_spec`` (its dict) and ``augmentation_sha256`` (None for "none"): what
+        metrics.json records beside the config (which names a spec file only by its path)."""
+        from seqclr.augment.spec import spec_record
+
+        return spec_record(self.augmentation_spec)
 
     def validate(self) -> "RecognizerTrainConfig":
         """Raise ValueError naming the field and the value for any bad value; returns self."""
@@ -191,7 +224,7 @@ class RecognizerTrainConfig(ConfigIO):
             raise bad("attention_hidden", ">= 1")
         if self.max_len < 1:
             raise bad("max_len", ">= 1")
-        one_of("augmentation", AUGMENTATIONS)
+        self._check_augmentation(name_)
         if self.batch_size < 1:
             raise bad("batch_size", ">= 1")
         check_optimization(self, bad)
@@ -208,6 +241,7 @@ class RecognizerTrainConfig(ConfigIO):
             raise bad("log_every", ">= 1")
         if not self.output_dir:
             raise bad("output_dir", "a non-empty path")
+        one_of("logger", LOGGERS)  # the tensorboard package is checked when the run starts
         return self
 
     def _check_data(self, bad) -> None:

@@ -38,6 +38,10 @@ def build_split(cfg: RecognizerTrainConfig, split: str):
             source = build_source(cfg.data, **kwargs)
         else:  # a union of several databases (e.g. IC13 + IIIT5K training sets for scene-text val)
             source = UnionSource([build_source(cfg.data, path=path, **kwargs) for path in paths])
+        if any(not getattr(s, "labeled", True) for s in getattr(source, "datasets", [source])):
+            raise ValueError(
+                f"{split}_source: recognizers train and score on labels; give the {cfg.data!r} source its text column"
+            )
         if size is not None and size < len(source):
             source = _FirstN(source, size)
     return WordDataset(source, cfg.charset, height=cfg.height, width=cfg.width)

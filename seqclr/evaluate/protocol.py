@@ -18,13 +18,16 @@ import torch
 
 from seqclr.evaluate.config import RecognizerTrainConfig
 from seqclr.evaluate.data import build_split, indices_digest, training_subset
-from seqclr.evaluate.loop import evaluate_recognizer, resolve_device, train_recognizer
+from seqclr.evaluate.loop import TRAIN_SCALARS, VAL_METRICS, evaluate_recognizer, resolve_device, train_recognizer
 from seqclr.evaluate.recognizer_file import FILENAME as RECOGNIZER_FILE
 from seqclr.evaluate.recognizer_file import preprocessing_of, save_recognizer
 from seqclr.evaluate.results import write_results
 from seqclr.models.prediction import Recognizer, build_recognizer
+from seqclr.train.run_logger import RunLogger, require_logger
 
 PROTOCOLS = ("decoder_eval", "finetune", "supervised")
+TRAIN_LOG = "train_log.csv"  # the curves of logger "csv" / "tensorboard" (seqclr.train.run_logger)
+TEST_SCALARS = tuple(f"test/{k}" for k in VAL_METRICS)
 
 
 @dataclass
@@ -93,12 +96,19 @@ def run_protocol(
     write: bool = True,
 ) -> ProtocolResult:
     """Run ``protocol`` ("decoder_eval" | "finetune" | "supervised") with ``cfg``; ``datasets``
-    may hand in prebuilt WordDatasets (items: dict(image, label, index)) for some splits."""
+    may hand in prebuilt WordDatasets (items: dict(image, label, index)) for some splits.
+
+    ``log=None`` runs quietly (no progress bars either); ``write=False`` writes nothing (no curves:
+    the logger is "none"). Otherwise ``cfg.logger`` picks where the curves go: ``train_log.csv``
+    (csv), plus event files in ``output_dir/tensorboard`` (tensorboard); test metrics are logged
+    at the last step as ``test/acc`` ..."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"run_protocol: protocol must be one of {PROTOCOLS}, got {protocol!r}")
     cfg.validate()
     if protocol == "supervised" and not cfg.random_init:
         raise ValueError(f"supervised baseline: checkpoint must be '' or 'random', got {cfg.checkpoint!r}")
+    logger = cfg.logger if write else "none"
+    require_logger(logger)  # a missing tensorboard package fails here, before any compute
     start = time.time()
     device = resolve_device(cfg.device)
     data = load_datasets(cfg, datasets)
@@ -111,10 +121,14 @@ def run_protocol(
             f"{'random ' + cfg.encoder if cfg.random_init else cfg.checkpoint} ({'frozen' if freeze else 'trained'}), "
             f"{len(subset)}/{len(data['train'])} labeled images ({cfg.label_fraction:g}), device {device}"
         )
-    history = train_recognizer(model, data["train"], subset, cfg, device, data.get("val"), log=log)
-    metrics, predictions = evaluate_recognizer(
-        model, data["test"], cfg.eval_batch_size, device, cfg.case_sensitive, cfg.num_workers
-    )
+    columns = TRAIN_SCALARS + TEST_SCALARS
+    with RunLogger(logger, cfg.output_dir, csv_name=TRAIN_LOG, csv_columns=columns) as run_log:
+        history = train_recognizer(model, data["train"], subset, cfg, device, data.get("val"), log=log, run_log=run_log)
+        metrics, predictions = evaluate_recognizer(
+            model, data["test"], cfg.eval_batch_size, device, cfg.case_sensitive, cfg.num_workers,
+            progress=cfg.progress and log is not None,
+        )
+        run_log.log_scalars(cfg.iterations, {f"test/{k}": metrics[k] for k in VAL_METRICS})
     if log:
         log(f"test: acc {metrics['acc']:.4f}  ed1 {metrics['ed1']:.4f}  cer {metrics['cer']:.4f}  wer {metrics['wer']:.4f}"
             f"  (n={metrics['n']})")
@@ -138,6 +152,7 @@ def run_protocol(
         "device": str(device),
         "seconds": round(time.time() - start, 2),
         "config": cfg.to_dict(),
+        **cfg.augmentation_record(),  # the spec's content and digest (config names a spec file by path)
     }
     out_dir = Path(cfg.output_dir)
     summary["recognizer"] = str(out_dir / RECOGNIZER_FILE) if write else None

@@ -2,9 +2,11 @@
 ``python -m seqclr.evaluate.read RECOGNIZER IMAGE_OR_FOLDER... [--out preds.tsv]`` (or
 ``seqclr read ...``).
 
-Prints ``path<TAB>text`` per image (folders: their image files, recursively, sorted). A file that
-cannot be read is reported by name on stderr and skipped. Exit status: 0 when at least one image
-was read, 1 when none was, 2 for a bad recognizer file or bad arguments.
+Prints ``path<TAB>text`` per image (folders: their image files, recursively, sorted); with
+``--confidence`` a third column holds the per-character confidences (one probability per
+character of the text, space-separated, 3 decimals; see Recognizer.predict_with_confidence).
+A file that cannot be read is reported by name on stderr and skipped. Exit status: 0 when at
+least one image was read, 1 when none was, 2 for a bad recognizer file or bad arguments.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ def expand(paths: list[str]) -> list[Path]:
     return out
 
 
+def format_confidence(confidences: list[float]) -> str:
+    """Per-character confidences as the tsv's third column: "0.981 0.754 ..." ("" for no text)."""
+    return " ".join(f"{p:.3f}" for p in confidences)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="seqclr read", description="Read images with a saved recognizer (recognizer.pt); prints path<TAB>text."
@@ -34,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("recognizer", help="a recognizer.pt written by an evaluation run")
     parser.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files and/or folders of images")
     parser.add_argument("--out", default=None, help="also write the path<TAB>text lines to this tsv file")
+    parser.add_argument(
+        "--confidence", action="store_true",
+        help="add a third column: each character's probability (greedy CTC path / attention step), space-separated",
+    )
     parser.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default: 64)")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | auto (default: cpu)")
     args = parser.parse_args(argv)
@@ -71,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"skipped {err if isinstance(err, DataError) else f'{f}: {err}'}", file=sys.stderr)
             if not arrays:
                 continue
-            for name, text in zip(names, read_images(model, arrays, batch_size=args.batch_size)):
-                line = f"{name}\t{text}"
+            for name, read in zip(names, read_images(model, arrays, batch_size=args.batch_size, confidence=args.confidence)):
+                line = f"{name}\t{read[0]}\t{format_confidence(read[1])}" if args.confidence else f"{name}\t{read}"
                 print(line, flush=False)
                 if out is not None:
                     out.write(line + "\n")

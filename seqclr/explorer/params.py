@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from seqclr.augment.spec import OP_NAMES, PRESETS
+from seqclr.augment.spec import OP_NAMES, PRESETS, is_spec_file, load_spec
 
 BACKENDS = ("torch", "imgaug")
 SOURCES = ("synthetic-handwriting", "synthetic-print")
+MAX_SAMPLES = 32  # rows of the views; the images and the draws of the first n never change with n
 
 
 @dataclass
 class ExplorerParams:
     """source: a data source name (embedded renderer) or a path to an LMDB folder / tsv file.
     split: which font split the embedded renderer draws from.
-    n_samples: word images shown; seed: picks the images and the augmentation draws.
-    preset: the augmentation pipeline to start from; disable_ops: its operations turned off.
+    n_samples: word images shown (1..32; "more samples" adds rows, keeping the rows shown);
+    seed: picks the images and the augmentation draws.
+    preset: the augmentation pipeline to start from: a preset name or a spec file (.yaml / .yml,
+    as "save spec" writes); disable_ops: its operations turned off.
+    spec_file: where the "save spec" button writes the current spec (the text box's first value;
+    relative paths from the working directory, the repository root in a checkout).
     backends: "torch" (ours, batched) and/or "imgaug" (the reference, needs seqclr[reference]).
     height, width: the paper's 32x100 input; frames: feature-map columns drawn over the views
     (T=26 for the paper's ResNet at width 100).
@@ -33,14 +38,20 @@ class ExplorerParams:
     width: int = 100
     frames: int = 26
     output_dir: str = ""
+    spec_file: str = "outputs/explorer/augmentation.yaml"
 
     def validate(self) -> None:
-        if not 1 <= self.n_samples <= 32:
-            raise ValueError(f"n_samples must be in 1..32, got {self.n_samples}")
+        if not 1 <= self.n_samples <= MAX_SAMPLES:
+            raise ValueError(f"n_samples must be in 1..{MAX_SAMPLES}, got {self.n_samples}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        if self.preset not in PRESETS:
-            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
+        if is_spec_file(self.preset):
+            try:
+                load_spec(self.preset)
+            except ValueError as err:
+                raise ValueError(f"preset: {err}") from None
+        elif self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)} or a spec file (.yaml / .yml), got {self.preset!r}")
         for op in self.disable_ops:
             if op not in OP_NAMES:
                 raise ValueError(f"disable_ops: unknown operation {op!r}; known: {', '.join(OP_NAMES)}")
@@ -53,3 +64,5 @@ class ExplorerParams:
             raise ValueError(f"height and width must be >= 8, got {self.height}x{self.width}")
         if not 1 <= self.frames <= self.width:
             raise ValueError(f"frames must be in 1..width, got {self.frames}")
+        if not is_spec_file(self.spec_file):
+            raise ValueError(f"spec_file must be a path ending in .yaml or .yml, got {self.spec_file!r}")

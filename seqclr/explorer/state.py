@@ -1,15 +1,18 @@
 """The explorer's state and the callbacks the widgets call: plain methods, testable without a
 kernel. Every change re-renders the views; an invalid setting is reported, never raised into the
-UI, and leaves the last valid pipeline in place."""
+UI, and leaves the last valid pipeline in place. The current spec can be saved as a spec file
+(:meth:`ExplorerState.save_spec`), which pretraining and the recognizer protocols accept as their
+``augmentation``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from seqclr.augment.spec import AugmentSpec, get_spec
-from seqclr.explorer.params import ExplorerParams
+from seqclr.augment.spec import AugmentSpec, get_spec, save_spec, spec_yaml
+from seqclr.explorer.params import MAX_SAMPLES, ExplorerParams
 from seqclr.explorer.views import augment_views, counter_examples_figure, figure_png, views_figure
 
 
@@ -33,14 +36,15 @@ def open_source(source: str, split: str):
 
 
 def load_images(source: str, split: str, n: int, seed: int, height: int, width: int) -> tuple[np.ndarray, list[str]]:
-    """``n`` word images of ``source`` picked by ``seed``, resized to uint8 (n, height, width)."""
+    """``n`` word images of ``source`` picked by ``seed``, resized to uint8 (n, height, width).
+    The first images do not depend on ``n``: asking for more adds images after them."""
     from seqclr.data.preprocess import resize_word
 
     data = open_source(source, split)
     if len(data) == 0:
         raise ValueError(f"data source {source!r} is empty")
     rng = np.random.default_rng(seed)
-    idx = rng.choice(len(data), size=min(n, len(data)), replace=False)
+    idx = rng.choice(len(data), size=min(max(n, MAX_SAMPLES), len(data)), replace=False)[:n]
     samples = [data[int(i)] for i in idx]
     images = np.stack([resize_word(s.image, None, height, width)[0] for s in samples])
     return images, [s.label for s in samples]
@@ -56,7 +60,8 @@ class ExplorerState:
     renders: int = 0
 
     def __post_init__(self) -> None:
-        spec = get_spec(self.params.preset)
+        self.params.validate()
+        spec = get_spec(self.params.preset)  # a preset name or a spec file
         for op in self.params.disable_ops:
             spec = spec.replace(op, enabled=False)
         self.spec = spec
@@ -77,6 +82,30 @@ class ExplorerState:
 
     def set_range(self, op: str, param: str, low: float, high: float) -> None:
         self._update(op, **{param: (float(low), float(high))})
+
+    def set_n_samples(self, n: int) -> None:
+        """Show ``n`` word images (1..MAX_SAMPLES); the rows already shown keep their images and
+        their views (both are drawn in a fixed order per seed)."""
+        n = int(n)
+        if not 1 <= n <= MAX_SAMPLES:
+            raise ValueError(f"n_samples must be in 1..{MAX_SAMPLES}, got {n}")
+        self.params.n_samples = n
+        self._reload()
+
+    def more_samples(self, step: int = 3) -> int:
+        """Add ``step`` rows of samples (up to MAX_SAMPLES); returns the new number of samples."""
+        self.set_n_samples(min(MAX_SAMPLES, self.params.n_samples + int(step)))
+        return self.params.n_samples
+
+    # -- the spec as a file ------------------------------------------------------------------
+    def spec_yaml(self) -> str:
+        """The text "save spec" writes (a spec file of the current spec)."""
+        return spec_yaml(self.spec, self.params.spec_file)
+
+    def save_spec(self, path: str | Path | None = None) -> Path:
+        """Write the current spec as a spec file to ``path`` (default ``params.spec_file``);
+        returns its absolute path. ``augmentation: <that path>`` trains with exactly this spec."""
+        return save_spec(self.spec, path if path is not None and str(path).strip() else self.params.spec_file)
 
     # -- rendering ---------------------------------------------------------------------------
     def columns(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:

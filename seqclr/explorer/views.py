@@ -9,10 +9,16 @@ import io
 import numpy as np
 import torch
 
-from seqclr.augment.pipeline import apply, from_uint8, sample_params, to_uint8
+from seqclr.augment.pipeline import apply, from_uint8, index_params, sample_params, to_uint8
 from seqclr.augment.spec import AugmentSpec, OpSpec
 
 COLUMN_TITLES = {"torch": "ours (torch)", "imgaug": "imgaug reference"}
+# Figure size per image column and per sample row (inches, drawn at 100 dpi): a 32x100 word is
+# drawn 300 px wide, so the views stay large where the notebook scales the figure to its width.
+COLUMN_INCHES = 3.0
+ROW_INCHES = 1.05
+DRAWS = 32  # draws per view are made for this many images (or n if more), the first n used
+FONT_SIZE = 10  # titles and word labels
 
 
 def frame_edges(width: int, frames: int) -> np.ndarray:
@@ -26,9 +32,11 @@ def augment_views(images: np.ndarray, spec: AugmentSpec, seed: int, backend: str
 
     Both backends get the SAME draws for a given seed (sampled once by our pipeline, then applied
     by our ops or, op by op in each image's order, by imgaug), so the columns of the two backends
-    are directly comparable."""
+    are directly comparable. Image i's draws do not depend on how many images there are, so
+    adding samples leaves the rows already shown as they were."""
     g = torch.Generator().manual_seed(seed)
-    draws = [sample_params(len(images), spec, g) for _ in range(2)]
+    n = len(images)
+    draws = [index_params(sample_params(max(n, DRAWS), spec, g), slice(0, n)) for _ in range(2)]
     if backend == "torch":
         x = from_uint8(images)
         return to_uint8(apply(x, draws[0])), to_uint8(apply(x, draws[1]))
@@ -52,7 +60,7 @@ def _draw(ax, image: np.ndarray, edges: np.ndarray | None, title: str | None) ->
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title, fontsize=FONT_SIZE)
 
 
 def views_figure(
@@ -70,18 +78,18 @@ def views_figure(
 
     n, h, w = images.shape
     ncols = 1 + 2 * len(columns)
-    fig = Figure(figsize=(2.2 * ncols, 0.95 * n + 0.6), layout="constrained")
+    fig = Figure(figsize=(COLUMN_INCHES * ncols + 0.6, ROW_INCHES * n + 0.5), layout="constrained")
     axes = fig.subplots(n, ncols, squeeze=False)
     edges = frame_edges(w, frames)
     for i in range(n):
         _draw(axes[i, 0], images[i], edges, "original" if i == 0 else None)
-        axes[i, 0].set_ylabel(labels[i], rotation=0, ha="right", va="center", fontsize=8)
+        axes[i, 0].set_ylabel(labels[i], rotation=0, ha="right", va="center", fontsize=FONT_SIZE)
         for j, (backend, (va, vb)) in enumerate(columns.items()):
             name = COLUMN_TITLES.get(backend, backend)
             _draw(axes[i, 1 + 2 * j], va[i], edges, f"{name}: view a" if i == 0 else None)
             _draw(axes[i, 2 + 2 * j], vb[i], edges, f"{name}: view b" if i == 0 else None)
     if notes:
-        fig.suptitle("; ".join(f"{k}: {v}" for k, v in notes.items()), fontsize=8)
+        fig.suptitle("; ".join(f"{k}: {v}" for k, v in notes.items()), fontsize=FONT_SIZE)
     return fig
 
 
@@ -102,12 +110,12 @@ def counter_examples_figure(images: np.ndarray, labels: list[str], frames: int, 
     from matplotlib.figure import Figure
 
     n, _, w = images.shape
-    fig = Figure(figsize=(2.2 * (1 + len(out)), 0.95 * n + 0.6), layout="constrained")
+    fig = Figure(figsize=(COLUMN_INCHES * (1 + len(out)) + 0.6, ROW_INCHES * n + 0.5), layout="constrained")
     axes = fig.subplots(n, 1 + len(out), squeeze=False)
     edges = frame_edges(w, frames)
     for i in range(n):
         _draw(axes[i, 0], images[i], edges, "original" if i == 0 else None)
-        axes[i, 0].set_ylabel(labels[i], rotation=0, ha="right", va="center", fontsize=8)
+        axes[i, 0].set_ylabel(labels[i], rotation=0, ha="right", va="center", fontsize=FONT_SIZE)
         for j, (title, imgs) in enumerate(out.items()):
             _draw(axes[i, 1 + j], imgs[i], edges, title if i == 0 else None)
     return fig

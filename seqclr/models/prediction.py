@@ -8,8 +8,9 @@ tokens in front (appendix D):
   (n + 2 outputs; "[GO]" is never a target, it only feeds the first step).
 Decoders take and return charset ids (lists of ints) so callers never see the shifted indices.
 
-Both decoders expose the same two calls used by :class:`Recognizer`:
-``compute_loss(F, lengths, targets) -> scalar`` and ``decode(F, lengths) -> list[list[int]]``.
+Both decoders expose the same calls used by :class:`Recognizer`:
+``compute_loss(F, lengths, targets) -> scalar``, ``decode(F, lengths) -> list[list[int]]`` and
+``decode_with_confidence(F, lengths) -> list[(ids, per-id probabilities)]``.
 """
 
 from __future__ import annotations
@@ -66,6 +67,26 @@ def ctc_collapse(path: Sequence[int], blank: int = CTC_BLANK) -> list[int]:
     return out
 
 
+def ctc_collapse_scores(
+    path: Sequence[int], scores: Sequence[float], blank: int = CTC_BLANK
+) -> tuple[list[int], list[float]]:
+    """:func:`ctc_collapse` of ``path`` with one score per kept label: the highest of ``scores``
+    (per frame) over the run of frames that merged into it."""
+    out: list[int] = []
+    best: list[float] = []
+    prev = None
+    for c, s in zip(path, scores):
+        c, s = int(c), float(s)
+        if c != blank:
+            if c != prev:
+                out.append(c)
+                best.append(s)
+            else:
+                best[-1] = max(best[-1], s)
+        prev = c
+    return out, best
+
+
 class CTCDecoder(nn.Module):
     """Per-frame fully connected layer to n_classes + 1 scores (appendix A.2), CTC loss and
     greedy (best path) decoding."""
@@ -102,11 +123,30 @@ class CTCDecoder(nn.Module):
         best = logits.argmax(dim=-1).cpu()
         return [[c - 1 for c in ctc_collapse(best[i, : int(n)].tolist())] for i, n in enumerate(lengths.tolist())]
 
+    @torch.no_grad()
+    def greedy_decode_with_confidence(
+        self, logits: torch.Tensor, lengths: torch.Tensor
+    ) -> list[tuple[list[int], list[float]]]:
+        """:meth:`greedy_decode`'s charset ids, each with its confidence: the softmax probability
+        of its label on the best path, the highest over the frames that merged into it."""
+        lengths = _check_features(logits, lengths, self.n_classes + 1, "CTCDecoder.greedy_decode_with_confidence")
+        best = logits.argmax(dim=-1)
+        probs = nnf.softmax(logits.float(), dim=-1).gather(-1, best.unsqueeze(-1)).squeeze(-1).cpu()
+        best = best.cpu()
+        out = []
+        for i, n in enumerate(lengths.tolist()):
+            ids, conf = ctc_collapse_scores(best[i, : int(n)].tolist(), probs[i, : int(n)].tolist())
+            out.append(([c - 1 for c in ids], conf))
+        return out
+
     def compute_loss(self, features: torch.Tensor, lengths: torch.Tensor, targets: Sequence[Sequence[int]]) -> torch.Tensor:
         return self.loss(self(features), lengths, targets)
 
     def decode(self, features: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
         return self.greedy_decode(self(features), lengths)
+
+    def decode_with_confidence(self, features: torch.Tensor, lengths: torch.Tensor) -> list[tuple[list[int], list[float]]]:
+        return self.greedy_decode_with_confidence(self(features), lengths)
 
 
 class AttentionDecoder(nn.Module):
@@ -204,17 +244,28 @@ class AttentionDecoder(nn.Module):
     def decode(self, features: torch.Tensor, lengths: torch.Tensor, max_len: int | None = None) -> list[list[int]]:
         """Greedy decoding; each sequence is cut at its first [EOS] (or after max_len symbols).
         A stray [GO] prediction is dropped."""
-        best = self(features, lengths, max_len=max_len).argmax(dim=-1).cpu().tolist()
+        return [ids for ids, _ in self.decode_with_confidence(features, lengths, max_len)]
+
+    @torch.no_grad()
+    def decode_with_confidence(
+        self, features: torch.Tensor, lengths: torch.Tensor, max_len: int | None = None
+    ) -> list[tuple[list[int], list[float]]]:
+        """:meth:`decode`'s charset ids, each with the softmax probability of its step."""
+        scores = self(features, lengths, max_len=max_len)
+        best = scores.argmax(dim=-1)
+        probs = nnf.softmax(scores.float(), dim=-1).gather(-1, best.unsqueeze(-1)).squeeze(-1).cpu().tolist()
         limit = max_len or self.max_len
         out = []
-        for row in best:
+        for row, row_probs in zip(best.cpu().tolist(), probs):
             ids: list[int] = []
-            for tok in row:
+            conf: list[float] = []
+            for tok, p in zip(row, row_probs):
                 if tok == ATTN_EOS or len(ids) >= limit:
                     break
                 if tok != ATTN_GO:
                     ids.append(tok - 2)
-            out.append(ids)
+                    conf.append(p)
+            out.append((ids, conf))
         return out
 
 
@@ -308,13 +359,28 @@ class Recognizer(nn.Module):
             raise ValueError("Recognizer.predict needs a charset")
         return [self.charset.decode(ids) for ids in self.decode(images, widths)]
 
-    def read(self, images, batch_size: int = 64, device: str | torch.device | None = None) -> list[str]:
+    @torch.no_grad()
+    def predict_with_confidence(
+        self, images: torch.Tensor, widths: torch.Tensor | None = None
+    ) -> list[tuple[str, list[float]]]:
+        """(text, per-character confidences) per image, one probability in [0, 1] per character:
+        CTC, the softmax probability of the character on the greedy (best) path, the highest over
+        the frames merged into it; attention, the softmax probability of its decoding step."""
+        if self.charset is None:
+            raise ValueError("Recognizer.predict_with_confidence needs a charset")
+        feats, lengths = self.features(images, widths)
+        return [(self.charset.decode(ids), conf) for ids, conf in self.decoder.decode_with_confidence(feats, lengths)]
+
+    def read(
+        self, images, batch_size: int = 64, device: str | torch.device | None = None, confidence: bool = False
+    ) -> list[str] | list[tuple[str, list[float]]]:
         """The strings read in ``images`` (PIL images, arrays or image file paths, any width),
         preprocessed like the training data (``self.preprocessing``, set by
-        seqclr.evaluate.recognizer_file.load_recognizer / save_recognizer), ``batch_size`` at a time."""
+        seqclr.evaluate.recognizer_file.load_recognizer / save_recognizer), ``batch_size`` at a time.
+        ``confidence``: (text, per-character confidences) pairs (see :meth:`predict_with_confidence`)."""
         from seqclr.data.reading import read_images
 
-        return read_images(self, images, batch_size=batch_size, device=device)
+        return read_images(self, images, batch_size=batch_size, device=device, confidence=confidence)
 
 
 def build_recognizer(

@@ -14,8 +14,12 @@ the value and, when given, the source (file) it came from.
 A method preset carries its whole recipe: ``augmentation=None`` (the default) means the method's
 own augmentation (``METHOD_AUGMENTATION`` next to ``METHOD_PRESETS``: SimCLR's augmentations for
 ``simclr`` / ``simclr-contextual``, the SeqCLR pipeline for ``seqclr-*``); an explicit preset
-overrides it. :attr:`PretrainConfig.resolved_augmentation` is the preset a run uses, and what
-``to_dict()`` (config.yaml, metrics.json, checkpoints) records.
+overrides it, and so does an augmentation spec file (a path ending in ``.yaml`` / ``.yml``, as the
+explorer's "save spec" writes), loaded and validated with the config.
+:attr:`PretrainConfig.resolved_augmentation` is the preset or file a run uses, and what
+``to_dict()`` (config.yaml, metrics.json, checkpoints) records; :attr:`augmentation_spec` is the
+spec itself (read when the config is validated), whose content and SHA-256 metrics.json records
+and checkpoints compare on resume (:meth:`augmentation_record`).
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from seqclr.config import ConfigIO
+from seqclr.data.source_names import SOURCE_NAMES
 from seqclr.train.optimization import OPTIMIZERS, check_optimization
+from seqclr.train.run_logger import LOGGERS
 
-DATA_SOURCES = ("synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv", "packed")
+DATA_SOURCES = (*SOURCE_NAMES, "packed")
 METHODS = ("seqclr-all", "seqclr-window", "seqclr-frame", "simclr", "simclr-contextual")
 REPRESENTATIONS = ("V", "H", "HV")
 HEADS = ("bilstm", "mlp", "none")
@@ -112,11 +118,11 @@ class PretrainConfig(ConfigIO):
 
     # data: build_source(data, split=data_split, size=data_size, seed=data_seed, root=data_root, **data_options);
     # "packed": the folder data_root written by `python -m seqclr.data.packed` (seqclr.data.packed)
-    data: Literal["synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv", "packed"] = "synthetic-handwriting"
+    data: Literal[DATA_SOURCES] = "synthetic-handwriting"  # seqclr.data.source_names, and "packed"
     data_split: str = "train"
     data_size: int | None = 1024  # number of images (None = the whole source; synthetic: its default size)
     data_seed: int = 0
-    data_root: str | None = None  # folder / file of real datasets (lmdb, iam, cvl, rimes, tsv) or of a pack
+    data_root: str | None = None  # folder / file of real datasets (lmdb, iam, cvl, rimes, tsv, parquet) or of a pack
     data_options: dict = field(default_factory=dict)  # more keyword arguments of the reader
     cache_data: bool = True  # render / decode all images once into memory (uint8; small datasets); packed: ignored
     charset: str = "english95"
@@ -132,9 +138,9 @@ class PretrainConfig(ConfigIO):
     proj_dim: int = 128
     proj_hidden: int | None = None
     tau: float = 0.1
-    # augmentation preset (seqclr.augment.spec.PRESETS); None = the method's own
+    # augmentation preset (seqclr.augment.spec.PRESETS) or spec file (path ending .yaml/.yml); None = the method's own
     # (seqclr.contrastive.model.METHOD_AUGMENTATION: "seqclr" for seqclr-*, "simclr" for simclr*)
-    augmentation: Literal["seqclr", "simclr", "light"] | None = None
+    augmentation: Literal["seqclr", "simclr", "light"] | str | None = None
     # remedies for what the pretext may learn instead of characters (beyond the paper; off = paper):
     view_shift: int = 0  # window mapping: the views' content shifted apart by up to this many frames
     input_norm: bool = False  # per-image standardisation inside the encoder (kept with the encoder)
@@ -165,6 +171,7 @@ class PretrainConfig(ConfigIO):
     resume: bool | str = False  # True = output_dir/last.pt; a str = that checkpoint
     seed: int = 0
     progress: bool = True
+    logger: str = "csv"  # csv | tensorboard | none (seqclr.train.run_logger); loss.csv is written in every mode
 
     def __post_init__(self) -> None:
         if isinstance(self.lr_milestones, list):
@@ -206,13 +213,12 @@ class PretrainConfig(ConfigIO):
         for name in ("n_instances", "proj_dim"):
             if getattr(self, name) < 1:
                 raise bad(name, ">= 1")
+        self._check_instances(bad)
         if self.proj_hidden is not None and self.proj_hidden < 1:
             raise bad("proj_hidden", ">= 1 or None")
         if not self.tau > 0:
             raise bad("tau", "> 0")
-        one_of("augmentation", AUGMENTATIONS, allow_none=True)
-        if self.resolved_augmentation not in AUGMENTATIONS:  # the method table names a preset we lack
-            raise bad("augmentation", f"one of {AUGMENTATIONS} once resolved for method {self.method!r}")
+        self._check_augmentation(where)
         if self.view_shift:
             from seqclr.contrastive.model import METHOD_PRESETS
             from seqclr.models.encoder import frames_for_width
@@ -237,17 +243,61 @@ class PretrainConfig(ConfigIO):
             raise bad("checkpoint_every", ">= 1")
         if self.log_every < 1:
             raise bad("log_every", ">= 1")
+        one_of("logger", LOGGERS)  # the tensorboard package is checked when the run starts
         if isinstance(self.resume, str) and not self.resume:
             raise bad("resume", "a bool or a non-empty checkpoint path")
         if self.data == "packed":
             check_pack(self, where)  # reads the manifest only
         return self
 
+    def _check_instances(self, bad) -> None:
+        """Window-to-instance needs at least one frame per window: more windows than frames would
+        repeat frames, and the repeats would act as each other's negatives."""
+        from seqclr.contrastive.model import METHOD_PRESETS
+        from seqclr.models.encoder import ENCODER_PRESETS, frames_for_width
+
+        if (self.mapping or METHOD_PRESETS[self.method]["mapping"]) != "window":
+            return
+        frames = frames_for_width(self.width, ENCODER_PRESETS[self.encoder].feature_extractor)
+        if self.n_instances > frames:
+            raise bad("n_instances", f"<= {frames}, the frames the {self.encoder!r} encoder makes of width {self.width}")
+
     # -- the method's own augmentation ------------------------------------------------------
+
+    def _check_augmentation(self, where: str) -> None:
+        """Load the preset or spec file ``augmentation`` resolves to (the run's spec from now on);
+        a ValueError naming the key and the file otherwise."""
+        from seqclr.augment.spec import check_augmentation
+
+        if self.augmentation is not None and not isinstance(self.augmentation, str):
+            raise ValueError(f"{where}augmentation must be a preset name, a spec file or None, got {self.augmentation!r}")
+        name = self.resolved_augmentation
+        try:
+            self._augmentation = (name, check_augmentation(name, AUGMENTATIONS))
+        except ValueError as err:
+            own = f" (method {self.method!r}'s own)" if self.augmentation is None else ""
+            raise ValueError(f"{where}augmentation{own}: {err}") from None
+
+    @property
+    def augmentation_spec(self):
+        """The AugmentSpec this run pretrains with: the preset, or the spec file as read when the
+        config was last validated (``pretrain`` validates at its start)."""
+        cached = getattr(self, "_augmentation", None)
+        if cached is None or cached[0] != self.resolved_augmentation:
+            self._check_augmentation("")
+            cached = self._augmentation
+        return cached[1]
+
+    def augmentation_record(self) -> dict[str, Any]:
+        """``augmentation_spec`` (its dict) and ``augmentation_sha256``: what metrics.json records
+        beside the config (which names a spec file only by its path)."""
+        from seqclr.augment.spec import spec_record
+
+        return spec_record(self.augmentation_spec)
 
     @property
     def resolved_augmentation(self) -> str:
-        """The augmentation preset this run pretrains with: ``augmentation`` when given, else the
+        """The augmentation preset or spec file this run pretrains with: ``augmentation`` when given, else the
         method's own (METHOD_AUGMENTATION: SimCLR's augmentations for simclr / simclr-contextual,
         SeqCLR's pipeline for seqclr-*)."""
         if self.augmentation is not None:

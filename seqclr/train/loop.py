@@ -14,7 +14,9 @@ Under torchrun each rank trains on its slice of every global batch, instances of
 negatives (gather_with_grad) and only rank 0 writes files.
 
 Outputs in ``cfg.output_dir``: ``config.yaml``, ``last.pt`` / ``last.prev.pt``, ``encoder.pt``,
-``loss.csv`` (step, loss, lr), ``loss.png`` and ``metrics.json``.
+``loss.csv`` (step, loss, lr), ``loss.png`` and ``metrics.json``; with ``logger: tensorboard``
+also TensorBoard event files in ``tensorboard/`` (train/loss and train/lr of every step,
+train/images_per_s every ``log_every`` steps; seqclr.train.run_logger).
 """
 
 from __future__ import annotations
@@ -38,10 +40,13 @@ from torch import nn
 from seqclr.train import distributed as D
 from seqclr.train.checkpoint import has_checkpoint, load_latest, save_checkpoint, save_encoder
 from seqclr.train.config import PretrainConfig
+from seqclr.train.run_logger import RunLogger, require_logger
 from seqclr.train.schedule import build_optimizer, build_scheduler
 
 # Config keys that may change between a run and its resumption without changing the training.
-_RESUME_FREE_KEYS = {"resume", "output_dir", "progress", "num_workers", "device", "checkpoint_every", "log_every", "cache_data"}
+_RESUME_FREE_KEYS = {
+    "resume", "output_dir", "progress", "logger", "num_workers", "device", "checkpoint_every", "log_every", "cache_data",
+}
 
 
 class NonFiniteLossError(RuntimeError):
@@ -128,7 +133,7 @@ def build_augment(cfg: PretrainConfig) -> nn.Module:
     augmentations for simclr / simclr-contextual, SeqCLR's pipeline for seqclr-*)."""
     from seqclr.augment.pipeline import SeqCLRAugment
 
-    return SeqCLRAugment(cfg.resolved_augmentation)
+    return SeqCLRAugment(cfg.augmentation_spec)  # a preset's or the spec file's, read at validation
 
 
 def make_views(augment: nn.Module, images: torch.Tensor, cfg: PretrainConfig, generator: torch.Generator):
@@ -151,8 +156,14 @@ def use_bf16(cfg: PretrainConfig, device: torch.device) -> bool:
     return False
 
 
+def _config_record(cfg: PretrainConfig) -> dict:
+    """What a checkpoint stores as its config: the fields plus the SHA-256 of the augmentation spec
+    they resolve to, so resuming after a spec file was edited names ``augmentation_sha256``."""
+    return {**cfg.to_dict(), "augmentation_sha256": cfg.augmentation_record()["augmentation_sha256"]}
+
+
 def _config_diff(saved: dict, cfg: PretrainConfig) -> list[str]:
-    now = cfg.to_dict()
+    now = _config_record(cfg)
     return [k for k in now if k not in _RESUME_FREE_KEYS and saved.get(k, now[k]) != now[k]]
 
 
@@ -242,6 +253,7 @@ def pretrain(cfg: PretrainConfig, on_step: Callable[[StepInfo], None] | None = N
     ``on_step(info)`` is called after every optimizer step (and after that step's checkpoint);
     notebooks use it for live plots, tests to interrupt or corrupt a run."""
     cfg.validate()
+    require_logger(cfg.logger)  # a missing tensorboard package fails here, before any compute
     ctx = D.setup(cfg.device)
     try:
         return _pretrain(cfg, ctx, on_step)
@@ -344,6 +356,7 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
     pending: list[torch.Tensor] = []  # this rank's loss shares not yet checked / logged
     ckpt_step = resumed_from if resumed_from else None
     progress = _Progress(cfg, ctx, initial=step)
+    run_log = RunLogger(cfg.logger if ctx.is_main else "none", out, resume_step=resumed_from or None)
     t_start = time.perf_counter()
     t_first: float | None = None
     steps_this_run = 0
@@ -368,6 +381,7 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
                     f"Try a lower lr (now {cfg.lr}), precision 'fp32' or a larger tau.",
                     bad,
                 )
+            run_log.log_scalars(first + i, {"train/loss": v, "train/lr": lrs[first + i - 1]})
         losses.extend(vals_list)
 
     def checkpoint() -> None:
@@ -385,7 +399,7 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
                     "scheduler": scheduler.state_dict(),
                     "rng": rngs,
                     "history": {"loss": torch.tensor(losses, dtype=torch.float64), "lr": torch.tensor(lrs, dtype=torch.float64)},
-                    "config": cfg.to_dict(),
+                    "config": _config_record(cfg),
                 },
                 out,
             )
@@ -434,6 +448,7 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
                     elapsed = time.perf_counter() - t_first
                     ips = (steps_this_run - 1) * cfg.batch_size / elapsed if steps_this_run > 1 and elapsed > 0 else float("nan")
                     progress.postfix(loss=f"{losses[-1]:.4f}", img_s=f"{ips:.1f}", lr=f"{lrs[-1]:.3g}")
+                    run_log.log_scalars(step, {"train/images_per_s": ips if math.isfinite(ips) else None})
                 if step % cfg.checkpoint_every == 0 or last:
                     checkpoint()
                 if on_step is not None:
@@ -445,6 +460,7 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
             break
     finally:
         progress.close()
+        run_log.close()
         with contextlib.suppress(Exception):
             lrs = lrs[: len(losses)]
             if ctx.is_main and losses:
@@ -476,6 +492,7 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "encoder_parameters": sum(p.numel() for p in model.encoder.parameters()),
         "config": cfg.to_dict(),
+        **cfg.augmentation_record(),  # the spec's content and digest (config names a spec file by path)
     }
     if ctx.is_main:
         save_encoder(out / "encoder.pt", model.encoder, cfg)

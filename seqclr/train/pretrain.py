@@ -22,6 +22,7 @@ from seqclr.config import ParameterError, parse_overrides
 from seqclr.train.config import PretrainConfig
 from seqclr.train.distributed import launch_local
 from seqclr.train.loop import NonFiniteLossError, pretrain
+from seqclr.train.run_logger import require_logger
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[PretrainConfig, int | None]:
@@ -43,6 +44,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[PretrainConfig, int | Non
 def main(argv: list[str] | None = None) -> int:
     try:
         cfg, nproc = parse_args(argv)
+        require_logger(cfg.logger)  # before any process starts
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

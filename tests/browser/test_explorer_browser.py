@@ -1,9 +1,12 @@
 """The augmentation explorer in JupyterLab, driven in headless Chromium as a person would: open the
-notebook, Run All Cells, then change the data source, drag a parameter slider and toggle an
-operation. After each step the displayed views must have changed (the image's bytes and the pixels
-on screen), exactly one render must have happened, and no error output, error status or browser
-console error may appear. Screenshots of every step go to the test's tmp folder (kept and printed
-on failure); the step list with timings is printed at the end."""
+notebook, Run All Cells, check the layout (the views on top, at least as wide as the controls'
+columns, each word view measured on a screenshot well above the ~100 px it used to get), then
+change the data source, drag a parameter slider, toggle an operation, click "more samples" (the
+screenshot shows more rows) and save the spec (the file loads as the spec on screen). After each
+change the displayed views must have changed (the image's bytes and the pixels on screen), exactly
+one render must have happened, and no error output, error status or browser console error may
+appear. Screenshots of every step go to the test's tmp folder (kept and printed on failure); the
+step list with timings is printed at the end."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.views_layout import measure_views
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 NOTEBOOK = "notebooks/augmentation_explorer.ipynb"
@@ -23,6 +28,8 @@ NOTEBOOK = "notebooks/augmentation_explorer.ipynb"
 ERROR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 VIEWS = "img.seqclr-views"
 STATUS = ".seqclr-status"
+# The layout: a word view drawn at least this wide on screen (it was ~100 px beside the controls).
+MIN_VIEW_PX = 180
 KERNEL_IDLE_TEXT = re.compile(r"\(ipykernel\) \| Idle")
 KERNEL_IDLE_S = 120_000  # ms: the first Run All Cells imports torch and imgaug on a busy 2-core box
 
@@ -159,6 +166,30 @@ def status_problems(page) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith("render "))
 
 
+def check_layout(page, pixels) -> dict:
+    """The views sit above the controls, the views image is at least as wide as an operation's
+    column of controls, and each word view (measured on the screenshot ``pixels`` from the frame
+    grid drawn over it) is at least MIN_VIEW_PX wide. Returns the measurements."""
+    views = page.locator(VIEWS).bounding_box()
+    controls = page.locator(".seqclr-controls").bounding_box()
+    column = page.locator(".seqclr-op-blur").bounding_box()
+    m = measure_views(pixels)
+    sizes = {
+        "views_image_px": round(views["width"]),
+        "controls_column_px": round(column["width"]),
+        "word_view_px": round(m["view_width"]),
+        "rows": m["rows"],
+        "view_columns": round(m["red_columns"] / 5),  # 5 red frame edges show per view
+        "screenshot": pixels.shape[:2],
+    }
+    assert views["y"] + views["height"] <= controls["y"] + 1, f"the views are not above the controls: {sizes}"
+    assert views["width"] >= column["width"], f"views narrower than the controls' column: {sizes}"
+    assert sizes["view_columns"] >= 3, f"frame grid not found on the screenshot: {m}"
+    assert m["view_width"] >= MIN_VIEW_PX, f"word views drawn {m['view_width']:.0f} px wide (< {MIN_VIEW_PX}): {sizes}"
+    assert m["view_width"] * sizes["view_columns"] <= pixels.shape[1], f"measured views wider than the image: {sizes}"
+    return sizes
+
+
 def test_explorer_in_jupyterlab(jupyter_lab, chromium_page, tmp_path):
     page = chromium_page.page
     steps = Steps(page, tmp_path / "screenshots")
@@ -201,6 +232,11 @@ def test_explorer_in_jupyterlab(jupyter_lab, chromium_page, tmp_path):
             clipped = page.evaluate(CLIPPED_CONTROLS)
             assert not clipped, "controls cut off or overflowing in the explorer's column:\n" + "\n".join(clipped)
 
+        with steps.step("layout: large views above the controls"):
+            sizes = check_layout(page, pixels)
+            assert sizes["rows"] == 3, f"expected the notebook's 3 samples, measured {sizes}"
+            print(f"      layout: {sizes}", flush=True)
+
         with steps.step("View > Show Log Console (widget callback output)"):
             page.locator("#jp-menu-panel").get_by_role("menuitem", name="View", exact=True).click()
             page.get_by_role("menuitem", name="Show Log Console", exact=True).click()
@@ -213,6 +249,7 @@ def test_explorer_in_jupyterlab(jupyter_lab, chromium_page, tmp_path):
 
         with steps.step("drag blur sigma's upper handle to the right"):
             slider = page.locator(".seqclr-range-blur-sigma")
+            slider.scroll_into_view_if_needed()  # the controls are below the views
             readout = slider.locator(".widget-readout")
             before = readout.inner_text()
             handle = slider.locator(".noUi-handle-upper").bounding_box()
@@ -234,6 +271,35 @@ def test_explorer_in_jupyterlab(jupyter_lab, chromium_page, tmp_path):
             box.click()
             assert box.is_checked()
             digest, pixels = check_views_changed(digest, pixels, "flip", 4)
+
+        with steps.step("click more samples: more rows of views"):
+            rows = measure_views(pixels)["rows"]
+            height = page.locator(VIEWS).bounding_box()["height"]
+            page.locator(".seqclr-more").click()
+            digest, pixels = check_views_changed(digest, pixels, "more samples", 5)
+            sizes = check_layout(page, pixels)
+            assert sizes["rows"] == rows + 3, f"rows {rows} -> {sizes['rows']} after more samples (+3)"
+            assert page.locator(VIEWS).bounding_box()["height"] > height * 1.5
+            print(f"      rows {rows} -> {sizes['rows']}; layout: {sizes}", flush=True)
+
+        with steps.step("save spec: the YAML loads as the spec on screen"):
+            from seqclr.augment.spec import load_spec, seqclr_spec
+
+            target = tmp_path / "saved" / "explored.yaml"
+            page.locator(".seqclr-spec-file input").fill(str(target))
+            page.locator(".seqclr-save").click()
+            saved = page.locator(".seqclr-save-status")
+            saved.get_by_text("saved to").wait_for(timeout=30_000)
+            assert str(target) in saved.inner_text(), saved.inner_text()
+            spec = load_spec(target)
+            shown = [float(v) for v in re.findall(r"\d+\.\d+", readout.inner_text())]
+            sigma = spec["blur"].params["sigma"]
+            assert len(shown) == 2 and all(abs(a - b) < 6e-4 for a, b in zip(sigma, shown)), (sigma, shown)
+            assert spec["flip"].enabled
+            preset = seqclr_spec()
+            assert spec.replace("blur", sigma=preset["blur"].params["sigma"]).replace("flip", enabled=False) == preset
+            assert render_count(page) == 5  # saving draws nothing
+            print(f"      saved {target}: blur sigma {sigma}, flip on", flush=True)
 
         with steps.step("no error output, no console error"):
             page.locator(".jp-LogConsole").first.scroll_into_view_if_needed()

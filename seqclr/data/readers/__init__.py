@@ -4,6 +4,7 @@ from seqclr.data.readers.base import DataError, ImageFileSource, decode_image
 from seqclr.data.readers.folders import CvlWords, RimesWords
 from seqclr.data.readers.iam import IamWords
 from seqclr.data.readers.lmdb import LmdbWords, write_lmdb
+from seqclr.data.readers.parquet import ParquetWords
 from seqclr.data.readers.tsv import TsvWords
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "IamWords",
     "ImageFileSource",
     "LmdbWords",
+    "ParquetWords",
     "RimesWords",
     "TsvWords",
     "decode_image",
