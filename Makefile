@@ -34,7 +34,7 @@ test-browser: $(STAMP)
 pretrain: $(STAMP)
 	@mkdir -p outputs/pretrain/$(RUN)
 	$(VENV)/bin/papermill --log-output notebooks/pretrain.ipynb outputs/pretrain/$(RUN)/pretrain.ipynb \
-		-p output_dir outputs/pretrain/$(RUN) $(PAPERMILL_ARGS)
+		-p output_dir outputs/pretrain/$(RUN) -p resume True $(PAPERMILL_ARGS)
 
 # The replication study on the embedded hw-v2 benchmark (resumable: rerun to continue after a stop;
 # finished runs are not redone). STUDY_ARGS: e.g. --device cuda, --methods seqclr-window simclr.

@@ -85,6 +85,7 @@ output_dir: str = "outputs/pretrain/default"
 checkpoint_every: int = 50
 log_every: int = 10
 resume: Union[bool, str] = False
+overwrite: bool = False  # a folder holding a run: moved aside whole to output_dir.replaced-TIME
 seed: int = 0
 progress: bool = True
 logger: str = "csv"  # csv | tensorboard (also event files in output_dir/tensorboard) | none (loss.csv always)

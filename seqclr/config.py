@@ -27,6 +27,8 @@ _KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 class ParameterError(ValueError):
     """A parameter is unknown, of the wrong type or out of range. The message names it."""
 
+    exit_code = 2  # seqclr.exits: one line and this exit status on the command line
+
 
 def _where(source: str | None) -> str:
     return f"{source}: " if source else ""

@@ -15,7 +15,8 @@ from seqclr.config import ParameterError
 from seqclr.evaluate import DecoderEvalConfig, FinetuneConfig, run_decoder_eval, run_finetune
 from seqclr.evaluate.data import build_split
 from seqclr.train.config import PretrainConfig
-from seqclr.train.loop import _config_diff, pretrain, read_loss_csv
+from seqclr.train.loop import pretrain, read_loss_csv
+from seqclr.train.run_folder import config_diff
 from seqclr.train.run_logger import LOGGERS, TENSORBOARD_DIR, RunLogger, require_logger
 
 # the tiny pretraining run of tests/test_train_loop.py: 16 images of 32x32, batch 8
@@ -102,8 +103,8 @@ def test_pretrain_logger_none_writes_no_events_but_loss_csv(tmp_path):
 
 def test_logger_is_bookkeeping_for_resume():
     saved = PretrainConfig(**TINY, logger="csv").to_dict()
-    assert _config_diff(saved, PretrainConfig(**TINY, logger="tensorboard")) == []
-    assert _config_diff(saved, PretrainConfig(**{**TINY, "seed": 4})) == ["seed"]
+    assert config_diff(saved, PretrainConfig(**TINY, logger="tensorboard")) == []
+    assert config_diff(saved, PretrainConfig(**{**TINY, "seed": 4})) == [("seed", TINY.get("seed", 0), 4)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import torch
 from seqclr.train.checkpoint import load_checkpoint
 from seqclr.train.config import PretrainConfig
 from seqclr.train.loop import NonFiniteLossError, pretrain, read_loss_csv
+from seqclr.train.run_folder import RunFolderError
 from seqclr.train.schedule import lr_at
 
 REPO = Path(__file__).resolve().parents[1]
@@ -126,7 +127,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
                 for p in info.model.encoder.parameters():
                     p.fill_(float("nan"))
 
-    with pytest.raises(NonFiniteLossError, match=r"non-finite loss nan at step 4; .*last\.pt \(step 2\)") as err:
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss nan at step 4; stopped.* Last checkpoint: .*last\.pt \(step 2\), finite") as err:
         pretrain(cfg, on_step=diverge)
     assert err.value.step == 4
     state = load_checkpoint(tmp_path / "last.pt")
@@ -135,3 +136,51 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     log = read_loss_csv(tmp_path / "loss.csv")  # the finite part of the curve is kept
     assert log["step"] == [1, 2, 3] and all(math.isfinite(v) for v in log["loss"])
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_non_finite_gradient_with_a_finite_loss_stops_before_the_step(tmp_path):
+    """A NaN gradient behind a finite loss: stopped before the optimizer step; the checkpoint on
+    disk is the last finite one and the message names it."""
+    cfg = tiny(tmp_path, iterations=6, checkpoint_every=2)
+
+    def poison(info):
+        if info.step == 2:  # from step 3 on, one weight's gradient is NaN; the loss stays finite
+            next(info.model.encoder.parameters()).register_hook(lambda g: torch.full_like(g, float("nan")))
+
+    with pytest.raises(NonFiniteLossError, match=r"non-finite gradient \(norm nan\) with a finite loss \(\d.*\) at step 3; "
+                       r"stopped before the optimizer step\. Last checkpoint: .*last\.pt \(step 2\), finite") as err:
+        pretrain(cfg, on_step=poison)
+    assert err.value.step == 3 and "overwrite: true" in str(err.value)
+    state = load_checkpoint(tmp_path / "last.pt")
+    assert state["step"] == 2 and all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_resume_with_another_config_is_refused_before_any_compute(tmp_path):
+    cfg = tiny(tmp_path, iterations=3, checkpoint_every=3)
+    pretrain(cfg)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    for changes, pattern in [
+        (dict(lr=0.5, iterations=6), r"iterations: 3 -> 6; lr: 10\.0 -> 0\.5"),
+        (dict(encoder="small"), r"encoder: 'tiny' -> 'small'"),
+        (dict(batch_size=4, method="simclr"), r"method: 'seqclr-window' -> 'simclr'.*batch_size: 8 -> 4"),
+    ]:
+        with pytest.raises(RunFolderError, match=rf"resume: .*last\.pt was trained with another config \({pattern}") as err:
+            pretrain(cfg.replace(resume=True, **changes))
+        assert "overwrite: true" in str(err.value)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before  # nothing touched
+    again = pretrain(cfg.replace(resume=True, log_every=1, progress=False))  # bookkeeping may change
+    assert again["steps_this_run"] == 0 and again["config"]["log_every"] == 1
+
+
+def test_a_new_run_never_clobbers_a_run(tmp_path):
+    out = tmp_path / "run"
+    cfg = tiny(out, iterations=2, checkpoint_every=2)
+    pretrain(cfg)
+    old = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(RunFolderError, match=rf"output_dir {out} holds a run \(last\.pt, last\.prev\.pt|output_dir {out} holds a run \(last\.pt, encoder\.pt"):
+        pretrain(cfg.replace(seed=4))
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == old
+    new = pretrain(cfg.replace(seed=4, overwrite=True))
+    (aside,) = tmp_path.glob("run.replaced-*")
+    assert {p.name: p.read_bytes() for p in aside.iterdir() if p.is_file()} == old  # moved whole, not mixed
+    assert new["config"]["seed"] == 4 and not (out / "last.prev.pt").exists()

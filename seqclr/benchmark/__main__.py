@@ -10,8 +10,10 @@ import sys
 
 from seqclr.benchmark.config import BenchmarkConfig
 from seqclr.config import ParameterError, from_dict, load_yaml, parse_overrides
+from seqclr.exits import guarded
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if "-h" in args or "--help" in args:

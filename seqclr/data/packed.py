@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from seqclr.data.readers.base import DataError
+from seqclr.exits import guarded
 
 FORMAT_VERSION = 1
 IMAGES, LABELS, MANIFEST = "images.npy", "labels.json", "manifest.json"
@@ -377,6 +378,7 @@ def _options(parser: argparse.ArgumentParser, options: list[str]) -> dict:
     return out
 
 
+@guarded
 def main(argv: list[str] | None = None) -> None:
     from seqclr.data.dataset import SOURCES, build_source
 

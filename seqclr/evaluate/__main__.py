@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import sys
 
-from seqclr.config import ParameterError, load_yaml, parse_overrides
+from seqclr.config import load_yaml, parse_overrides
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig, paper_recipe
 from seqclr.evaluate.protocol import PROTOCOLS, run_protocol
 from seqclr.train.run_logger import require_logger
+from seqclr.exits import guarded
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in PROTOCOLS:
@@ -33,20 +35,16 @@ def main(argv: list[str] | None = None) -> int:
         source = rest[i + 1]
         values.update(load_yaml(source))
         rest = rest[:i] + rest[i + 2 :]
-    try:
-        values.update(parse_overrides(rest))
-        if protocol == "supervised":
-            values.setdefault("checkpoint", "random")
-        if paper:
-            cfg = paper_recipe(protocol, **values)
-        else:
-            cls = DecoderEvalConfig if protocol == "decoder_eval" else FinetuneConfig
-            cfg = cls.from_dict(values, source=source)
-        require_logger(cfg.logger)
-    except ParameterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    run_protocol(cfg, protocol)
+    values.update(parse_overrides(rest))
+    if protocol == "supervised":
+        values.setdefault("checkpoint", "random")
+    if paper:
+        cfg = paper_recipe(protocol, **values)
+    else:
+        cls = DecoderEvalConfig if protocol == "decoder_eval" else FinetuneConfig
+        cfg = cls.from_dict(values, source=source)
+    require_logger(cfg.logger)
+    run_protocol(cfg, protocol)  # expected errors: one line and exit 2 (seqclr.exits)
     return 0
 
 

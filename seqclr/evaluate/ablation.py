@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from seqclr.evaluate.results import _write_json, read_json
+from seqclr.exits import guarded
 
 ADAM = dict(optimizer="adam", lr=1e-3)
 VARIANTS: dict[str, dict] = {
@@ -139,6 +140,7 @@ def ablation_table(summary: dict) -> str:
     return "\n".join(rows + curve) + "\n"
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="outputs/ablation")

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from seqclr.exits import guarded
 
 NO_CHAR_ID = -1
 
@@ -474,6 +475,7 @@ def _random_encoder(preset: str, like, seed: int):
         return SequenceEncoder(cfg).eval()
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     start = time.time()

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from seqclr.exits import guarded
 
 ONNX_FORMAT = "seqclr-onnx-v1"
 OPSET = 17
@@ -49,6 +50,8 @@ EXTRA_HINT = "pip install 'seqclr[onnx]'"
 
 class ExportError(RuntimeError):
     """The recognizer cannot be exported or checked (one line, naming the file)."""
+
+    exit_code = 2  # seqclr.exits: one line and this exit status on the command line
 
 
 def require_onnx():
@@ -273,6 +276,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     from seqclr.data.readers.base import DataError

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from seqclr.exits import guarded
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm", ".pbm")
 
@@ -34,6 +35,7 @@ def format_confidence(confidences: list[float]) -> str:
     return " ".join(f"{p:.3f}" for p in confidences)
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="seqclr read", description="Read images with a saved recognizer (recognizer.pt); prints path<TAB>text."

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from seqclr.evaluate.config import FinetuneConfig
 from seqclr.evaluate.results import _write_json, read_json
+from seqclr.exits import guarded
 
 # name -> config fields; every candidate: Adam, batch 64 unless set, clip 5, light augmentation
 COMMON = dict(optimizer="adam", lr=1e-3, grad_clip=5.0, lr_schedule="cosine", warmup_iterations=100,
@@ -94,6 +95,7 @@ def sweep_table(summary: dict) -> str:
     return "\n".join(rows) + "\n"
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="outputs/sweep")

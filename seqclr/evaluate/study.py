@@ -42,6 +42,7 @@ from seqclr.contrastive.model import METHOD_PRESETS
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
 from seqclr.evaluate.results import _write_json, read_json
 from seqclr.evaluate.study_jobs import MemoryWords, copy_run, pretrain_summary
+from seqclr.exits import guarded
 
 METHODS = tuple(METHOD_PRESETS)  # seqclr-all, seqclr-window, seqclr-frame, simclr, simclr-contextual
 NO_PRETRAINING = "none"
@@ -288,6 +289,7 @@ def run_study(
     return summary
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="outputs/study", help="checkpoints and full runs (git-ignored)")

@@ -31,6 +31,8 @@ ENCODER_FORMAT = "seqclr-encoder-v1"
 class CheckpointError(RuntimeError):
     """A checkpoint file that cannot be used (missing, truncated, corrupt or of another format)."""
 
+    exit_code = 2  # seqclr.exits: one line and this exit status on the command line
+
 
 def _tensors(obj: Any, prefix: str = ""):
     """(path, tensor) for every tensor in nested dicts / lists / tuples, in a stable order."""

@@ -169,6 +169,7 @@ class PretrainConfig(ConfigIO):
     checkpoint_every: int = 50
     log_every: int = 10
     resume: bool | str = False  # True = output_dir/last.pt; a str = that checkpoint
+    overwrite: bool = False  # a new run into a folder holding a run: move that run aside first (else refused)
     seed: int = 0
     progress: bool = True
     logger: str = "csv"  # csv | tensorboard | none (seqclr.train.run_logger); loss.csv is written in every mode

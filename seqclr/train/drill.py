@@ -31,6 +31,7 @@ import torch
 
 from seqclr.train.checkpoint import LAST, CheckpointError, load_checkpoint
 from seqclr.train.config import PretrainConfig
+from seqclr.exits import guarded
 
 
 def drill_config(out: Path, iterations: int = 120) -> PretrainConfig:
@@ -123,6 +124,7 @@ def drill(out: Path, kills: int = 20, truncate_every: int = 4, seed: int = 0, it
     return fig
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="outputs/drill")

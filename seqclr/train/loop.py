@@ -28,7 +28,6 @@ import math
 import random
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -40,17 +39,15 @@ from torch import nn
 from seqclr.train import distributed as D
 from seqclr.train.checkpoint import has_checkpoint, load_latest, save_checkpoint, save_encoder
 from seqclr.train.config import PretrainConfig
+from seqclr.train.run_folder import RunFolderError, check_resume, config_record, new_run_folder
 from seqclr.train.run_logger import RunLogger, require_logger
 from seqclr.train.schedule import build_optimizer, build_scheduler
 
-# Config keys that may change between a run and its resumption without changing the training.
-_RESUME_FREE_KEYS = {
-    "resume", "output_dir", "progress", "logger", "num_workers", "device", "checkpoint_every", "log_every", "cache_data",
-}
-
-
 class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite; the message names the step and the last good checkpoint."""
+    """The loss or the gradients became NaN or infinite; the message names the step and the last
+    checkpoint (always a finite one: none is written after a non-finite value)."""
+
+    exit_code = 3  # seqclr.exits: one line and this exit status on the command line
 
     def __init__(self, message: str, step: int) -> None:
         super().__init__(message)
@@ -156,15 +153,25 @@ def use_bf16(cfg: PretrainConfig, device: torch.device) -> bool:
     return False
 
 
-def _config_record(cfg: PretrainConfig) -> dict:
-    """What a checkpoint stores as its config: the fields plus the SHA-256 of the augmentation spec
-    they resolve to, so resuming after a spec file was edited names ``augmentation_sha256``."""
-    return {**cfg.to_dict(), "augmentation_sha256": cfg.augmentation_record()["augmentation_sha256"]}
+def nonfinite_message(what: str, step: int, ckpt: str | None, cfg: PretrainConfig, stopped: str = "stopped") -> str:
+    """The stop message: the value, the last checkpoint (finite: none is written after a
+    non-finite value), and advice a user can follow (resume repeats the same settings, so other
+    settings mean a new run)."""
+    where = f"{ckpt}, finite; resume: true retries from it with the same settings" if ckpt else "none written yet"
+    return (
+        f"pretrain: {what} at step {step}; {stopped}. Last checkpoint: {where}. For other settings (a lower lr "
+        f"than {cfg.lr}, precision 'fp32', a larger tau than {cfg.tau}) start a new run: another output_dir, "
+        "or overwrite: true"
+    )
 
 
-def _config_diff(saved: dict, cfg: PretrainConfig) -> list[str]:
-    now = _config_record(cfg)
-    return [k for k in now if k not in _RESUME_FREE_KEYS and saved.get(k, now[k]) != now[k]]
+def _nonfinite(loss: float, norm: float) -> str | None:
+    """What is non-finite about one step (its loss first), or None."""
+    if not math.isfinite(loss):
+        return f"non-finite loss {loss}"
+    if not math.isfinite(norm):
+        return f"non-finite gradient (norm {norm}) with a finite loss ({loss:.6g})"
+    return None
 
 
 class _Progress:
@@ -188,6 +195,22 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _resume_target(cfg: PretrainConfig, ctx: D.DistContext) -> Path | RunFolderError | None:
+    """The checkpoint (folder or file) to resume from, None for a run from scratch (the folder
+    checked, or moved aside with overwrite), or the RunFolderError every rank must raise."""
+    try:
+        if not cfg.resume:
+            new_run_folder(cfg, lambda m: _log(ctx, m))
+            return None
+        target = Path(cfg.output_dir if cfg.resume is True else cfg.resume)
+        if cfg.resume is True and not has_checkpoint(target):
+            _log(ctx, f"resume: no checkpoint in {target}; starting from scratch")
+            return None
+        return target
+    except RunFolderError as err:
+        return err
 
 
 def _log(ctx: D.DistContext, msg: str) -> None:
@@ -270,34 +293,15 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
     device, world = ctx.device, ctx.world_size
     if cfg.batch_size % world:
         raise ValueError(f"batch_size {cfg.batch_size} must be a multiple of the number of processes {world}")
-    if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        cfg.to_yaml(out / "config.yaml")
-
-    # -- the resume checkpoint: rank 0 decides, every rank loads the same (shared) file ------
-    resume_path: Path | None = None
-    if ctx.is_main:
-        if cfg.resume:
-            target = Path(cfg.output_dir if cfg.resume is True else cfg.resume)
-            if cfg.resume is True and not has_checkpoint(target):
-                _log(ctx, f"resume: no checkpoint in {target}; starting from scratch")
-            else:
-                resume_path = target
-        elif has_checkpoint(out):
-            _log(ctx, f"{out} holds a checkpoint; resume=False starts from scratch and replaces it")
-    resume_path = D.broadcast_object(resume_path, ctx)
+    # -- the folder and the resume checkpoint: rank 0 decides, every rank loads the same file --
+    resume_path = D.broadcast_object(_resume_target(cfg, ctx) if ctx.is_main else None, ctx)
+    if isinstance(resume_path, RunFolderError):
+        raise resume_path
     state = None
     if resume_path is not None:
         state, used = load_latest(resume_path)
+        check_resume(state["config"], cfg, used)  # another config: stop before any compute
         _log(ctx, f"resume: {used} (step {state['step']})")
-        diff = _config_diff(state["config"], cfg)
-        if diff and ctx.is_main:
-            warnings.warn(
-                f"{used}: resuming with a config that differs in {', '.join(diff)} "
-                "(was " + ", ".join(f"{k}={state['config'].get(k)!r}" for k in diff) + ")",
-                RuntimeWarning,
-                stacklevel=2,
-            )
 
     # -- model (same initial weights on every rank), data, optimizer ---------------------------
     torch.manual_seed(cfg.seed)
@@ -315,6 +319,9 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
     except ValueError as err:
         raise ValueError(f"data {cfg.data!r} (data_size={cfg.data_size}, batch_size={cfg.batch_size}): {err}") from err
     steps_per_epoch = batches.sampler.steps_per_epoch
+    if ctx.is_main:  # written once the config, the folder and the data have passed their checks
+        out.mkdir(parents=True, exist_ok=True)
+        cfg.to_yaml(out / "config.yaml")
     augment = build_augment(cfg).to(device)
     aug_gen = augment_generator(cfg.seed, ctx.rank)
     optimizer = build_optimizer(model.parameters(), cfg)
@@ -354,7 +361,11 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
     # -- training --------------------------------------------------------------------------
     sync_every = 1 if device.type == "cpu" else cfg.log_every
     pending: list[torch.Tensor] = []  # this rank's loss shares not yet checked / logged
+    norms: list[torch.Tensor] = []  # the gradient norms of the same steps (equal on every rank)
     ckpt_step = resumed_from if resumed_from else None
+
+    def _ckpt_path(at: int | None) -> str | None:
+        return None if at is None else f"{out / 'last.pt'} (step {at})"
     progress = _Progress(cfg, ctx, initial=step)
     run_log = RunLogger(cfg.logger if ctx.is_main else "none", out, resume_step=resumed_from or None)
     t_start = time.perf_counter()
@@ -369,23 +380,21 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
         if ctx.distributed:
             torch.distributed.all_reduce(vals)
         vals_list = vals.tolist()
+        norm_list = torch.stack(norms).float().tolist()
         first = len(losses) + 1
         pending.clear()
-        for i, v in enumerate(vals_list):
-            if not math.isfinite(v):
-                bad = first + i
+        norms.clear()
+        for i, (v, g) in enumerate(zip(vals_list, norm_list)):
+            if what := _nonfinite(v, g):
                 losses.extend(vals_list[:i])
-                where = f"{out / 'last.pt'} (step {ckpt_step})" if ckpt_step else "none (no checkpoint was written yet)"
-                raise NonFiniteLossError(
-                    f"pretrain: non-finite loss {v} at step {bad}; stopping. Last good checkpoint: {where}. "
-                    f"Try a lower lr (now {cfg.lr}), precision 'fp32' or a larger tau.",
-                    bad,
-                )
+                raise NonFiniteLossError(nonfinite_message(what, first + i, _ckpt_path(ckpt_step), cfg), first + i)
             run_log.log_scalars(first + i, {"train/loss": v, "train/lr": lrs[first + i - 1]})
         losses.extend(vals_list)
 
     def checkpoint() -> None:
         nonlocal ckpt_step
+        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):  # last guard: never save non-finite weights
+            raise NonFiniteLossError(nonfinite_message("non-finite weights", step, _ckpt_path(ckpt_step), cfg), step)
         rngs = D.all_gather_objects(rng_state(aug_gen, device), ctx)
         if ctx.is_main:
             save_checkpoint(
@@ -399,7 +408,7 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
                     "scheduler": scheduler.state_dict(),
                     "rng": rngs,
                     "history": {"loss": torch.tensor(losses, dtype=torch.float64), "lr": torch.tensor(lrs, dtype=torch.float64)},
-                    "config": _config_record(cfg),
+                    "config": config_record(cfg),
                 },
                 out,
             )
@@ -426,8 +435,13 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
                 # Each rank holds its share of the total loss; DDP averages gradients over ranks,
                 # so scaling by the world size gives the gradient of the total (single-process) loss.
                 (loss * world if ctx.distributed else loss).backward()
-                if cfg.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                # the gradients' norm (clipped to grad_clip, if any): a non-finite one stops the run
+                # before the step on the CPU; on a GPU it is checked with the losses, before any checkpoint
+                norm = nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip if cfg.grad_clip is not None else math.inf)
+                if sync_every == 1 and (what := _nonfinite(loss.item() * world, norm.item())):
+                    stop = "stopped before the optimizer step"
+                    raise NonFiniteLossError(nonfinite_message(what, step + 1, _ckpt_path(ckpt_step), cfg, stop), step + 1)
+                norms.append(norm.detach())
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 scheduler.step()

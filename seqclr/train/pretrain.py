@@ -18,10 +18,11 @@ import json
 import os
 import sys
 
-from seqclr.config import ParameterError, parse_overrides
+from seqclr.config import parse_overrides
+from seqclr.exits import guarded
 from seqclr.train.config import PretrainConfig
 from seqclr.train.distributed import launch_local
-from seqclr.train.loop import NonFiniteLossError, pretrain
+from seqclr.train.loop import pretrain
 from seqclr.train.run_logger import require_logger
 
 
@@ -41,18 +42,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[PretrainConfig, int | Non
     return cfg, args.nproc
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
-    try:
-        cfg, nproc = parse_args(argv)
-        require_logger(cfg.logger)  # before any process starts
-    except ParameterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    try:
-        metrics = launch_local(cfg, nproc) if nproc else pretrain(cfg)
-    except NonFiniteLossError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 3
+    """Expected errors exit with one line (seqclr.exits): 2, or 3 for a non-finite stop."""
+    cfg, nproc = parse_args(argv)
+    require_logger(cfg.logger)  # before any process starts
+    metrics = launch_local(cfg, nproc) if nproc else pretrain(cfg)
     rank0 = int(os.environ.get("RANK", "0")) == 0  # under torchrun every rank returns metrics
     if rank0 and metrics is not None and metrics.get("status") == "completed" and not cfg.progress:
         print(json.dumps({k: v for k, v in metrics.items() if k != "config"}))

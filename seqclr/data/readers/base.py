@@ -27,6 +27,8 @@ ON_ERROR = ("raise", "skip")
 class DataError(ValueError):
     """A data file (image, label file, database key) that cannot be used."""
 
+    exit_code = 2  # seqclr.exits: one line and this exit status on the command line
+
     def __init__(self, path: str | os.PathLike, reason: str) -> None:
         self.path, self.reason = str(path), reason
         super().__init__(f"{self.path}: {reason}")
