@@ -206,6 +206,39 @@ def from_namespace(cls: type[T], namespace: Mapping[str, Any], source: str = "no
     return from_dict(cls, values, source=source)
 
 
+def field_comments(cls: type) -> dict[str, str]:
+    """name -> the comment written after the field in the class source (inherited fields too)."""
+    import inspect
+
+    out: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass) or klass is object:
+            continue
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        for m in re.finditer(r"^    (\w+): [^\n]*?  # ([^\n]*)$", source, flags=re.M):
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def parameters_help(cls: type) -> str:
+    """Every parameter of the config dataclass ``cls``: --name, type, default and the one-line
+    meaning from its source comment (the --help of the command lines built on it)."""
+    comments = field_comments(cls)
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else "(required)")  # fmt: skip
+        head = f"  --{f.name} {_type_name(hints[f.name])} (default: {default!r})"
+        rows.append(head + (f"\n      {comments[f.name]}" if f.name in comments else ""))
+    return "parameters (--key value; values are YAML scalars):\n" + "\n".join(rows)
+
+
 def to_dict(obj: Any) -> dict[str, Any]:
     """Plain dict (tuples as lists) suitable for YAML, JSON and ``torch.save(weights_only)``."""
 

@@ -78,3 +78,25 @@ def test_read_and_evaluate_cli_name_the_bad_file(tmp_path, capsys):
     assert evaluate(["finetune", "--checkpoint", str(missing), "--iterations", "1"]) == EXIT_ERROR
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and str(missing) in lines[0]
+
+
+def test_help_lists_every_parameter_with_its_default_and_meaning(capsys):
+    """`seqclr pretrain --help` / `seqclr evaluate PROTOCOL --help`: each config field, its default
+    and the one-line meaning written beside it in the config class."""
+    import dataclasses
+
+    from seqclr.cli import main
+    from seqclr.evaluate.config import FinetuneConfig
+    from seqclr.train.config import PretrainConfig
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["pretrain", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for f in dataclasses.fields(PretrainConfig):
+        assert f"--{f.name} " in text, f.name
+    assert "--batch_size int (default: 32)\n      global: split evenly over ranks" in text
+    assert main(["evaluate", "finetune", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert all(f"--{f.name} " in text for f in dataclasses.fields(FinetuneConfig))
+    assert "--label_fraction" in text and "(default: " in text

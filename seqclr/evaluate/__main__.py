@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from seqclr.config import load_yaml, parse_overrides
+from seqclr.config import load_yaml, parameters_help, parse_overrides
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig, paper_recipe
 from seqclr.evaluate.protocol import PROTOCOLS, run_protocol
 from seqclr.train.run_logger import require_logger
@@ -19,10 +19,14 @@ from seqclr.exits import guarded
 @guarded
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in PROTOCOLS:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in PROTOCOLS:
+        print(__doc__.strip(), file=sys.stdout if argv[:1] in (["-h"], ["--help"]) else sys.stderr)
+        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
     protocol, rest = argv[0], argv[1:]
+    if "-h" in rest or "--help" in rest:
+        cls = DecoderEvalConfig if protocol == "decoder_eval" else FinetuneConfig
+        print(f"usage: seqclr evaluate {protocol} [--config file.yaml] [--paper] [--key value ...]\n\n{parameters_help(cls)}")
+        return 0
     paper = "--paper" in rest
     rest = [a for a in rest if a != "--paper"]
     values: dict = {}

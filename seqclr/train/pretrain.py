@@ -18,7 +18,7 @@ import json
 import os
 import sys
 
-from seqclr.config import parse_overrides
+from seqclr.config import parameters_help, parse_overrides
 from seqclr.exits import guarded
 from seqclr.train.config import PretrainConfig
 from seqclr.train.distributed import launch_local
@@ -30,6 +30,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[PretrainConfig, int | Non
     parser = argparse.ArgumentParser(
         prog="python -m seqclr.train.pretrain",
         description="SeqCLR pretraining. Any PretrainConfig field can be given as --key value.",
+        epilog=parameters_help(PretrainConfig), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-f", "--config", help="YAML file of PretrainConfig fields (defaults: the CPU demo)")
     parser.add_argument("--nproc", type=int, default=None, help="start this many local processes (not under torchrun)")
