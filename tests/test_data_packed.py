@@ -13,6 +13,7 @@ from PIL import Image
 
 from seqclr.data.dataset import WordDataset
 from seqclr.data.packed import PackedBatches, PackedWords, pack_dataset
+from seqclr.data.packed import main as pack_cli
 from seqclr.data.readers import DataError, LmdbWords, TsvWords, write_lmdb
 from seqclr.data.synthetic import SyntheticWords
 
@@ -138,3 +139,28 @@ def test_batches_reject_bad_sizes(packed_dir):
         PackedBatches(packed, 21)
     with pytest.raises(ValueError, match="multiple of block_size"):
         PackedBatches(packed, 8, shuffle="block", block_size=3)
+
+
+def test_cli_size_packs_the_first_n_items_of_any_source(tmp_path, capsys):
+    lines = []
+    for i in range(5):
+        Image.fromarray(_word(30 + i, 24, 50)).save(tmp_path / f"w{i}.png")
+        lines.append(f"w{i}.png\tword{i}")
+    (tmp_path / "gt.tsv").write_text("\n".join(lines) + "\n")
+    pack_cli(["tsv", str(tmp_path / "p"), "--root", str(tmp_path / "gt.tsv"), "--size", "3"])
+    packed = PackedWords(tmp_path / "p")
+    assert packed.labels == ["word0", "word1", "word2"] and packed.manifest["count"] == 3
+    _assert_same(packed, WordDataset(TsvWords(tmp_path / "gt.tsv")).head(3))
+    assert "first N items" in _help(capsys)
+    # the target exists: the command line's error names the flag that replaces it
+    with pytest.raises((FileExistsError, SystemExit)) as info:
+        pack_cli(["tsv", str(tmp_path / "p"), "--root", str(tmp_path / "gt.tsv"), "--size", "2"])
+    assert "--overwrite" in str(info.value) + capsys.readouterr().err
+    pack_cli(["tsv", str(tmp_path / "p"), "--root", str(tmp_path / "gt.tsv"), "--size", "2", "--overwrite"])
+    assert PackedWords(tmp_path / "p").labels == ["word0", "word1"]
+
+
+def _help(capsys) -> str:
+    with pytest.raises(SystemExit):
+        pack_cli(["--help"])
+    return " ".join(capsys.readouterr().out.split())

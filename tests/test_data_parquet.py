@@ -21,7 +21,7 @@ fontpkg_kalam = pytest.importorskip("fontpkg_kalam")
 from seqclr.data.dataset import SOURCES, WordDataset, build_source  # noqa: E402
 from seqclr.data.packed import PackedWords, pack_dataset  # noqa: E402
 from seqclr.data.packed import main as pack_cli  # noqa: E402
-from seqclr.data.readers import DataError, ParquetWords, decode_image  # noqa: E402
+from seqclr.data.readers import DataError, ParquetWords, SkippedItem, decode_image  # noqa: E402
 from tests.word_images import WORDS, kalam_words  # noqa: E402
 
 
@@ -143,7 +143,10 @@ def test_bad_rows_raise_or_are_skipped(tmp_path, images):
         ds = ParquetWords(tmp_path / "bad.parquet", on_error="skip")
     assert ds.labels == ["w0", "w1", "w2", "w4"] and ds.skipped == 1
     with pytest.warns(UserWarning) as caught:
-        s = ds[1]  # truncated PNG, then a null image: the next readable row comes instead
+        for i in (1, 2):  # a truncated PNG, a null image: each is dropped, no other row stands in
+            with pytest.raises(SkippedItem, match=rf"bad.parquet\[row {i}\]"):
+                ds[i]
+    s = ds[3]
     assert s.label == "w4" and np.array_equal(s.image, images[4])
     messages = [str(w.message) for w in caught]
     assert len(messages) == 2 and all(m.startswith(f"{ds.name}: skipping {tmp_path / 'bad.parquet'}[row ") for m in messages)
@@ -151,7 +154,9 @@ def test_bad_rows_raise_or_are_skipped(tmp_path, images):
     assert ds.skipped == 3 and set(ds.skipped_files) == {f"{tmp_path / 'bad.parquet'}[row {r}]" for r in (1, 2, 3)}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert ds[1].label == "w4" and ds.skipped == 3  # each bad row is counted and warned once
+        with pytest.raises(SkippedItem):
+            ds[1]
+        assert ds.skipped == 3  # each bad row is counted and warned once
     strict = ParquetWords(tmp_path / "bad.parquet", text_column=None)  # unlabeled: no null labels
     with pytest.raises(DataError, match=r"bad.parquet\[row 1\]: cannot decode image"):
         strict[1]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seqclr.data.readers import CvlWords, DataError, IamWords, LmdbWords, RimesWords, TsvWords, write_lmdb
+from seqclr.data.readers import CvlWords, DataError, IamWords, LmdbWords, RimesWords, SkippedItem, TsvWords, write_lmdb
 from seqclr.data.sample import WordSample
 
 
@@ -46,9 +46,11 @@ def test_lmdb_corrupt_image(tmp_path):
     with pytest.raises(DataError, match="image-000000002"):
         LmdbWords(tmp_path / "db")[1]
     ds = LmdbWords(tmp_path / "db", on_error="skip")
-    with pytest.warns(UserWarning, match="image-000000002"):
-        s = ds[1]
-    assert s.label == "z" and ds.skipped == 1
+    with pytest.warns(UserWarning, match="image-000000002"), pytest.raises(SkippedItem, match="image-000000002"):
+        ds[1]  # dropped: the next item does not stand in for it
+    key = f"{tmp_path / 'db'}[image-000000002]"
+    assert ds.skipped == 1 and list(ds.skipped_files) == [key] and "cannot decode image" in ds.skipped_files[key]
+    assert ds[2].label == "z"
     with pytest.raises(DataError, match="not found"):
         LmdbWords(tmp_path / "nope")
 
@@ -99,8 +101,8 @@ def test_iam_missing_and_truncated(tmp_path):
     assert ds.skipped == 1 and ds.labels == ["A", "to"]
     with pytest.warns(UserWarning, match="not found"):
         ds2 = IamWords(root, on_error="skip")
-    with pytest.warns(UserWarning, match="a01-000u-01-00.png"):
-        assert ds2[1].label == "A"  # the next readable item, wrapping around
+    with pytest.warns(UserWarning, match="a01-000u-01-00.png"), pytest.raises(SkippedItem, match="a01-000u-01-00.png"):
+        ds2[1]  # dropped, not replaced by another item
     assert ds2.skipped == 2 and any("a01-000u-01-00.png" in k for k in ds2.skipped_files)
 
 

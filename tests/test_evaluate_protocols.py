@@ -156,3 +156,50 @@ def test_a_recognizer_trains_with_a_spec_file_and_records_it(tmp_path, datasets,
     summary, _ = read_results(tmp_path / "ft")
     assert summary["config"]["augmentation"] == path
     assert summary["augmentation_spec"] == spec.to_dict() and summary["augmentation_sha256"] == spec_digest(spec)
+
+
+def test_ctc_words_too_long_are_excluded_and_skipped_images_reported(tmp_path, datasets):
+    """Width 48 gives 13 CTC frames: a 14-letter training word cannot be read, so it is taken out
+    of the labeled subset before training (never reaching the loss, where it would count 0) and
+    counted in metrics.json; a test word of that kind is kept, scored and counted. A corrupt test
+    image (on_error: skip) is dropped, not replaced, and named in metrics.json."""
+    import warnings
+
+    import numpy as np
+    from PIL import Image
+
+    from seqclr.data.dataset import WordDataset
+    from seqclr.data.readers import TsvWords
+    from seqclr.evaluate.study_jobs import MemoryWords
+
+    long_word = "abcdefghijklmn"  # 14 frames needed
+    train = [datasets["train"][i] for i in range(len(datasets["train"]))]
+    train[5] = {**train[5], "label": long_word}
+    words = ["cat", "aabbccddee", "dog", "sun"]  # aabbccddee: 10 letters + 5 repeats = 15 frames
+    for k in range(len(words)):
+        Image.fromarray(np.full((32, 48), 60 * k, np.uint8)).save(tmp_path / f"t{k}.png")
+    (tmp_path / "t2.png").write_bytes(b"not an image")
+    (tmp_path / "test.tsv").write_text("".join(f"t{k}.png\t{w}\n" for k, w in enumerate(words)))
+    test = WordDataset(TsvWords(tmp_path / "test.tsv", on_error="skip"), width=48)
+    data = {"train": MemoryWords.from_items(train), "test": test}
+    small = SMALL | {"iterations": 4, "label_fraction": 1.0}  # were it not excluded, 4 batches of 4 draw every word
+    cfg = FinetuneConfig(**small, checkpoint="random", output_dir=str(tmp_path / "sup"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_supervised_baseline(cfg, datasets=data, log=None)
+    messages = [str(w.message) for w in caught]
+    assert [m for m in messages if "excluded from training" in m] == [
+        f"1 of 16 labeled training words need more CTC frames than the 13 of width 48 (e.g. {long_word!r} "
+        "needs 14); excluded from training"
+    ]
+    assert not [m for m in messages if "cannot fit their frames" in m]  # nothing reached the loss's safety net
+    summary, preds = read_results(tmp_path / "sup")
+    assert summary["excluded_too_long"] == {
+        "count": 1, "frames": 13, "examples": [{"label": long_word, "frames_needed": 14}]
+    }  # fmt: skip
+    assert summary["subset_size"] == 16 and result.subset.tolist() == list(range(16))  # the labeled subset itself
+    assert summary["too_long"]["test"]["count"] == 1 and summary["too_long"]["test"]["examples"][0]["frames_needed"] == 15
+    assert [p["label"] for p in preds] == ["cat", "aabbccddee", "sun"] and summary["metrics"]["n"] == 3
+    assert summary["skipped"]["train"] == [] and len(summary["skipped"]["test"]) == 1
+    bad = summary["skipped"]["test"][0]
+    assert bad["where"] == str(tmp_path / "t2.png") and "cannot decode image" in bad["reason"]

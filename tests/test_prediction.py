@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -15,6 +17,7 @@ from seqclr.models.prediction import (
     build_recognizer,
     ctc_collapse,
     ctc_collapse_scores,
+    ctc_frames_needed,
 )
 
 ABC = Charset("abcz", name="abcz")
@@ -82,9 +85,18 @@ def test_ctc_loss_prefers_the_true_label_and_survives_impossible_targets():
     good = dec.loss(logits, lengths, [ABC.encode("abc")])
     wrong = dec.loss(logits, lengths, [ABC.encode("cba")])
     assert torch.isfinite(good) and good < wrong
-    # 7 symbols cannot align to 6 frames: zero_infinity gives 0, not inf.
-    impossible = dec.loss(logits, lengths, [ABC.encode("abcabca")])
+    # 7 symbols cannot align to 6 frames: the safety net (zero_infinity) gives 0, not inf, and says
+    # so; the protocols exclude such words before training (test_evaluate_protocols).
+    with pytest.warns(UserWarning, match=r"1 of 1 targets cannot fit their frames \(e.g. item 0: 7 frames needed, 6"):
+        impossible = dec.loss(logits, lengths, [ABC.encode("abcabca")])
     assert torch.isfinite(impossible) and float(impossible) == 0.0
+    # "aab" needs 4 frames (a blank between the two a's): fits 6, and 3 frames are too few
+    assert ctc_frames_needed("aab") == 4 and ctc_frames_needed(ABC.encode("abcabca")) == 7
+    with pytest.warns(UserWarning, match="cannot fit"):
+        dec.loss(logits[:, :3], torch.tensor([3]), [ABC.encode("aab")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dec.loss(logits, lengths, [ABC.encode("aab")])  # feasible: no warning
     with pytest.raises(ValueError, match="outside the charset"):
         dec.loss(logits, lengths, [[7]])
 

@@ -5,7 +5,7 @@ WordDataset (charset filter + the same resize as training) and writes a folder::
 
     <path>/images.npy      uint8 (N, H, W), 0 = ink, 255 = paper (numpy .npy, memory-mappable)
     <path>/labels.json     N charset-normalized labels
-    <path>/manifest.json   source, count, size, charset, dropped labels, crc32 of the images
+    <path>/manifest.json   source, count, size, charset, dropped labels, skipped items, crc32 of the images
 
 The folder is written under a temporary name and renamed at the end, so a crashed pack never
 looks complete. ``PackedWords`` maps the images and reads large contiguous slices (no decoding,
@@ -14,6 +14,7 @@ GPU is fed by a single host-to-device copy per step and augmentations run on the
 
     python -m seqclr.data.packed synthetic-handwriting outputs/packed/hw --size 10000
     python -m seqclr.data.packed lmdb outputs/packed/iiit5k --root data/IIIT5K_lmdb
+    python -m seqclr.data.packed tsv outputs/packed/first1000 --root data/gt.tsv --size 1000
     python -m seqclr.data.packed parquet outputs/packed/words --root 'data/words/train-*.parquet' \
         --option text_column=label
 
@@ -61,70 +62,46 @@ def pack_dataset(
     num_workers: int = 0,
     overwrite: bool = False,
     progress: bool = False,
+    size: int | None = None,
 ) -> "PackedWords":
     """Preprocess every image of ``source`` once into the packed folder ``path``; returns it opened.
 
     source: a map-style dataset of WordSample (any reader, SyntheticWords) or a WordDataset
     (then its charset, size and keep_ratio are used and the other arguments are ignored).
     charset: None = "english95"; labels it does not cover are dropped (counted in the manifest).
+    size: pack only the first ``size`` items, in the source's order after the charset filter
+    (what pretraining's ``data_size`` keeps); None = all.
     chunk: images preprocessed and written per slice; num_workers: DataLoader workers rendering /
     decoding them. The images are bit-identical to ``WordDataset(source, ...)[i]["image"] * 255``.
+    An item the source skips (``on_error: skip``) is left out, not replaced: the pack then holds
+    fewer images, and the manifest's ``skipped`` lists them (file / row, reason).
     """
-    from seqclr.data.dataset import WordDataset, collate_words
+    from seqclr.data.dataset import WordDataset
 
     path = Path(path)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: packed dataset already exists (pass overwrite=True to replace it)")
+        raise FileExistsError(
+            f"{path}: packed dataset already exists (to replace it: --overwrite on the command line, "
+            "overwrite=True in Python)"
+        )
     if isinstance(source, WordDataset):
         ds = source
     else:
         ds = WordDataset(source, charset or "english95", height=height, width=width, keep_ratio=keep_ratio)
-    n, h, w = len(ds), ds.height, ds.width
-    if n == 0:
+    if size is not None:
+        if int(size) < 1:
+            raise ValueError(f"pack_dataset: size must be >= 1 (or None for all), got {size}")
+        ds = ds.head(size)
+    if len(ds) == 0:
         raise ValueError(f"{_describe(ds.source)}: nothing to pack (no image with a label in charset {ds.charset.name!r})")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
-        images = np.lib.format.open_memmap(tmp / IMAGES, mode="w+", dtype=np.uint8, shape=(n, h, w))
-        labels: list[str] = []
-        loader = torch.utils.data.DataLoader(
-            ds, batch_size=max(1, int(chunk)), shuffle=False, num_workers=num_workers, collate_fn=collate_words
-        )
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=n, desc=f"pack {path.name}", unit="img")
-        crc, pos = 0, 0
-        for batch in loader:
-            block = (batch["image"][:, 0] * 255.0).round_().to(torch.uint8).numpy()
-            images[pos : pos + len(block)] = block
-            crc = zlib.crc32(np.ascontiguousarray(block), crc)
-            labels.extend(batch["label"])
-            pos += len(block)
-            if bar is not None:
-                bar.update(len(block))
-        if bar is not None:
-            bar.close()
-        images.flush()
-        del images
-        dropped = dict(ds.dropped_labels)
-        manifest = {
-            "format": "seqclr-packed",
-            "version": FORMAT_VERSION,
-            "source": _describe(ds.source),
-            "count": n,
-            "height": h,
-            "width": w,
-            "keep_ratio": ds.keep_ratio,
-            "charset": ds.charset.name,
-            "dropped_labels": {"count": int(dropped.get("count", 0)), "total": int(dropped.get("total", n))},
-            "images_crc32": crc,
-        }
+        count, crc, labels = _write_images(ds, tmp / IMAGES, chunk, num_workers, path.name if progress else None)
         (tmp / LABELS).write_text(json.dumps(labels, ensure_ascii=False))
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        (tmp / MANIFEST).write_text(json.dumps(_manifest(ds, count, crc), indent=2))
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -132,6 +109,73 @@ def pack_dataset(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return PackedWords(path)
+
+
+def _write_images(ds, file: Path, chunk: int, num_workers: int, bar_name: str | None) -> tuple[int, int, list[str]]:
+    """Write ``ds``'s images to the .npy ``file``, skipped items left out; (count, crc32, labels)."""
+    from seqclr.data.dataset import collate_words
+    from seqclr.data.skips import note_skipped
+
+    n, h, w = len(ds), ds.height, ds.width
+    images = np.lib.format.open_memmap(file, mode="w+", dtype=np.uint8, shape=(n, h, w))
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=max(1, int(chunk)), shuffle=False, num_workers=num_workers, collate_fn=collate_words
+    )
+    bar = None
+    if bar_name is not None:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc=f"pack {bar_name}", unit="img")
+    crc, pos, labels = 0, 0, []
+    for batch in loader:
+        note_skipped(ds, batch["skipped"])  # read in a worker: the manifest still lists it
+        block = (batch["image"][:, 0] * 255.0).round_().to(torch.uint8).numpy()
+        images[pos : pos + len(block)] = block
+        crc = zlib.crc32(np.ascontiguousarray(block), crc)
+        labels.extend(batch["label"])
+        pos += len(block)
+        if bar is not None:
+            bar.update(len(block) + len(batch["skipped"]))
+    if bar is not None:
+        bar.close()
+    images.flush()
+    del images
+    if pos == 0:
+        raise DataError(_describe(ds.source), f"nothing to pack: all {n} images were skipped (unreadable)")
+    if pos < n:
+        _shrink(file, pos)
+    return pos, crc, labels
+
+
+def _shrink(file: Path, n: int, chunk: int = 8192) -> None:
+    """Keep the first ``n`` images of the .npy ``file`` (written for more before items were skipped)."""
+    full = np.load(file, mmap_mode="r")
+    part = file.with_name(file.name + ".part")
+    out = np.lib.format.open_memmap(part, mode="w+", dtype=np.uint8, shape=(n, *full.shape[1:]))
+    for s in range(0, n, chunk):
+        out[s : s + chunk] = full[s : min(s + chunk, n)]
+    out.flush()
+    del out, full
+    os.replace(part, file)
+
+
+def _manifest(ds, count: int, crc: int) -> dict:
+    from seqclr.data.skips import skipped_report
+
+    dropped = dict(ds.dropped_labels)
+    return {
+        "format": "seqclr-packed",
+        "version": FORMAT_VERSION,
+        "source": _describe(ds.source),
+        "count": count,
+        "height": ds.height,
+        "width": ds.width,
+        "keep_ratio": ds.keep_ratio,
+        "charset": ds.charset.name,
+        "dropped_labels": {"count": int(dropped.get("count", 0)), "total": int(dropped.get("total", count))},
+        "skipped": skipped_report(ds),  # items on_error: skip left out: [{"where", "reason"}]
+        "images_crc32": crc,
+    }
 
 
 def _read_json(folder: Path, name: str, kind: type):
@@ -206,6 +250,11 @@ class PackedWords:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def skipped_files(self) -> dict[str, str]:
+        """The items the pack left out (``on_error: skip``), from the manifest: where -> reason."""
+        return {str(e["where"]): str(e["reason"]) for e in self.manifest.get("skipped", [])}
 
     def __repr__(self) -> str:
         return f"PackedWords({str(self.path)!r}, n={len(self)}, {self.height}x{self.width}, source={self.manifest['source']})"
@@ -378,6 +427,16 @@ def _options(parser: argparse.ArgumentParser, options: list[str]) -> dict:
     return out
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 @guarded
 def main(argv: list[str] | None = None) -> None:
     from seqclr.data.dataset import SOURCES, build_source
@@ -386,7 +445,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("source", choices=sorted(SOURCES))
     p.add_argument("out", help="the packed folder to write")
     p.add_argument("--root", help="dataset file / folder (first argument of the reader)")
-    p.add_argument("--size", type=int, help="synthetic: number of images")
+    p.add_argument("--size", type=_positive_int, metavar="N",
+                   help="pack the first N items of the source, in reader order after the charset filter (as "
+                        "pretraining's data_size keeps them); synthetic sources render N. Default: all "
+                        "(synthetic: 1000)")  # fmt: skip
     p.add_argument("--split", default="train", help="synthetic: font split")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--charset", default="english95")
@@ -394,7 +456,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--width", type=int, default=100)
     p.add_argument("--keep-ratio", action="store_true")
     p.add_argument("--workers", type=int, default=0)
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="another keyword argument of the reader (a YAML value), e.g. text_column=label")  # fmt: skip
     args = p.parse_args(argv)
@@ -411,7 +473,7 @@ def main(argv: list[str] | None = None) -> None:
     kw.update(_options(p, args.option))
     src = build_source(args.source, **kw)
     packed = pack_dataset(src, args.out, args.height, args.width, args.keep_ratio, args.charset,
-                          num_workers=args.workers, overwrite=args.overwrite, progress=True)  # fmt: skip
+                          num_workers=args.workers, overwrite=args.overwrite, progress=True, size=args.size)  # fmt: skip
     print(packed)
 
 

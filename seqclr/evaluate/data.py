@@ -3,6 +3,12 @@
 The subset is ``labeled_subset(len(train), label_fraction, subset_seed)`` of the charset-filtered
 training set: it depends only on the data, the fraction and the seed, never on the method, so
 every method compared (SeqCLR variants, SimCLR, the supervised baseline) trains on the same images.
+
+A CTC recognizer cannot read a word whose label needs more frames than the encoder gives at the
+configured width (``seqclr.models.prediction.ctc_frames_needed``: one per character plus one per
+pair of equal adjacent characters). ``exclude_too_long`` takes such words out of the labeled
+subset before training (their loss would be 0: they would be silently ignored) and reports them;
+on val / test they stay (scored as errors) and ``too_long_report`` counts them.
 """
 
 from __future__ import annotations
@@ -96,3 +102,38 @@ def indices_digest(indices) -> str:
     """SHA-256 of the index list: equal digests in two runs' metrics.json = the same subset."""
     arr = np.ascontiguousarray(np.asarray(indices, dtype=np.int64))
     return hashlib.sha256(arr.tobytes()).hexdigest()
+
+
+def split_labels(dataset) -> list[str]:
+    """The labels of ``dataset``'s items in order: its ``labels`` (WordDataset, MemoryWords: no
+    image read), else read from its items."""
+    labels = getattr(dataset, "labels", None)
+    if labels is not None:
+        return list(labels)
+    from seqclr.data.skips import Skipped
+
+    items = (dataset[i] for i in range(len(dataset)))
+    return ["" if isinstance(it, Skipped) else it["label"] for it in items]  # a skipped item: no label
+
+
+def too_long_report(labels, frames: int, max_examples: int = 5) -> tuple[list[int], dict]:
+    """(positions of the labels a CTC path of ``frames`` frames cannot hold, report): report =
+    {"count", "frames", "examples": [{"label", "frames_needed"}] (the first ``max_examples``)}."""
+    from seqclr.models.prediction import ctc_frames_needed
+
+    bad, examples = [], []
+    for k, label in enumerate(labels):
+        need = ctc_frames_needed(label)
+        if need > frames:
+            bad.append(k)
+            if len(examples) < max_examples:
+                examples.append({"label": label, "frames_needed": need})
+    return bad, {"count": len(bad), "frames": int(frames), "examples": examples}
+
+
+def exclude_too_long(indices, labels, frames: int, max_examples: int = 5) -> tuple[np.ndarray, dict]:
+    """(``indices`` without the words whose label cannot fit ``frames`` CTC frames, the report of
+    the excluded ones as :func:`too_long_report`); ``labels``: every training item's label."""
+    indices = np.asarray(indices, dtype=np.int64)
+    bad, report = too_long_report([labels[int(i)] for i in indices], frames, max_examples)
+    return np.delete(indices, bad), report

@@ -95,6 +95,7 @@ def frame_features(
     ``charset``). Representation "V", "H" or "HV" (EncoderOutput.representation)."""
     from seqclr.data.charset import get_charset
     from seqclr.data.dataset import collate_words
+    from seqclr.data.skips import drop_skipped
 
     charset = get_charset(charset if charset is not None else getattr(dataset, "charset", "english95"))
     if len(dataset) == 0:
@@ -102,7 +103,9 @@ def frame_features(
     encoder = encoder.to(device).eval()
     feats, lengths, chars, labels = [], [], [], []
     for start in range(0, len(dataset), batch_size):
-        items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
+        items, _ = drop_skipped(dataset[i] for i in range(start, min(start + batch_size, len(dataset))))
+        if not items:  # every one skipped under on_error: skip
+            continue
         x = collate_words(items)["image"].to(device)
         out = encoder(x)
         feats.append(out.representation(representation).float().cpu())

@@ -68,12 +68,25 @@ class EpochBatches:
 
 
 def _batches(dataset, sampler: EpochBatches, num_workers: int):
-    """Endless stream of collated batches, epoch after epoch."""
+    """Endless stream of collated batches, epoch after epoch. Items skipped under ``on_error:
+    skip`` are left out (the batch shrinks; a batch of none is passed over) and noted in
+    ``dataset`` (seqclr.data.skips.skipped_report)."""
+    from seqclr.data.readers import DataError
+    from seqclr.data.skips import note_skipped
+
     loader = torch.utils.data.DataLoader(
         dataset, batch_sampler=sampler, collate_fn=_collate, num_workers=num_workers, persistent_workers=False
     )
     while True:
-        yield from loader
+        read = 0
+        for batch in loader:
+            note_skipped(dataset, batch["skipped"])
+            if len(batch["label"]):
+                read += 1
+                yield batch
+        if not read:
+            name = getattr(dataset, "name", type(dataset).__name__)
+            raise DataError(name, "no readable training image (every one was skipped)")
         sampler.epoch += 1
 
 
@@ -232,7 +245,10 @@ def evaluate_recognizer(
 ) -> tuple[dict, list[dict]]:
     """(metrics, predictions) on ``dataset``: metrics = evaluate_predictions(...); predictions =
     [{"index", "label", "prediction"}] in dataset order (index = the item's index in the dataset).
-    ``progress``: a tqdm bar (batches, with ETA)."""
+    Items skipped under ``on_error: skip`` are not scored (noted in ``dataset``, see
+    seqclr.data.skips). ``progress``: a tqdm bar (batches, with ETA)."""
+    from seqclr.data.skips import note_skipped
+
     if len(dataset) == 0:
         raise ValueError("evaluate_recognizer: the evaluation set is empty")
     was_training = model.training
@@ -246,9 +262,14 @@ def evaluate_recognizer(
 
         loader = tqdm(loader, desc="evaluate", unit="batch", dynamic_ncols=True)
     for batch in loader:
+        note_skipped(dataset, batch["skipped"])
+        if not len(batch["label"]):
+            continue
         preds = model.predict(batch["image"].to(device))
         for i, label, pred in zip(batch["index"].tolist(), batch["label"], preds):
             rows.append({"index": int(i), "label": label, "prediction": pred})
     model.train(was_training)
+    if not rows:
+        raise ValueError("evaluate_recognizer: every image of the evaluation set was skipped (unreadable)")
     metrics = evaluate_predictions([r["prediction"] for r in rows], [r["label"] for r in rows], case_sensitive)
     return metrics, rows

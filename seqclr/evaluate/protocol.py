@@ -4,11 +4,18 @@ decoder), pick the labeled subset, train, test, write the results.
 - decoder evaluation (5.1): encoder frozen (no gradients, eval mode: batch-norm statistics fixed);
 - fine-tuning (5.2): everything trains, from the pretrained encoder;
 - supervised baseline: everything trains, from a random encoder; same subset as fine-tuning.
+
+metrics.json also records what the data left out: ``skipped`` (per split, the items dropped under
+``on_error: skip``: [{"where", "reason"}]), ``excluded_too_long`` (CTC: the labeled training words
+whose label needs more frames than the encoder gives at this width, excluded before training:
+{"count", "frames", "examples"}; null for the attention decoder) and ``too_long`` (the val / test
+words of that kind, kept and scored: a CTC recognizer cannot read them by construction).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -16,8 +23,16 @@ from typing import Callable
 import numpy as np
 import torch
 
+from seqclr.data.skips import skipped_report
 from seqclr.evaluate.config import RecognizerTrainConfig
-from seqclr.evaluate.data import build_split, indices_digest, training_subset
+from seqclr.evaluate.data import (
+    build_split,
+    exclude_too_long,
+    indices_digest,
+    split_labels,
+    too_long_report,
+    training_subset,
+)
 from seqclr.evaluate.loop import TRAIN_SCALARS, VAL_METRICS, evaluate_recognizer, resolve_device, train_recognizer
 from seqclr.evaluate.recognizer_file import FILENAME as RECOGNIZER_FILE
 from seqclr.evaluate.recognizer_file import preprocessing_of, save_recognizer
@@ -88,6 +103,27 @@ def load_datasets(cfg: RecognizerTrainConfig, datasets: dict | None = None) -> d
     return out
 
 
+def too_long_words(cfg: RecognizerTrainConfig, model: Recognizer, data: dict, subset) -> tuple[np.ndarray, dict]:
+    """(the training indices to train on, the metrics.json record): for a CTC decoder, the words
+    of ``subset`` whose label cannot fit the frames of ``cfg.width`` are excluded (one warning
+    with the count and an example), and the val / test words of that kind counted."""
+    if cfg.decoder != "ctc":
+        return np.asarray(subset, dtype=np.int64), {"excluded_too_long": None, "too_long": None}
+    frames = int(model.encoder.frames_for_width(cfg.width))
+    kept, excluded = exclude_too_long(subset, split_labels(data["train"]), frames)
+    if excluded["count"]:
+        e = excluded["examples"][0]
+        warnings.warn(
+            f"{excluded['count']} of {len(subset)} labeled training words need more CTC frames than the {frames} "
+            f"of width {cfg.width} (e.g. {e['label']!r} needs {e['frames_needed']}); excluded from training",
+            stacklevel=3,
+        )
+    if len(kept) == 0:
+        raise ValueError(f"every labeled training word needs more than the {frames} CTC frames of width {cfg.width}")
+    evaluated = {s: too_long_report(split_labels(data[s]), frames)[1] for s in ("val", "test") if s in data}
+    return kept, {"excluded_too_long": excluded, "too_long": evaluated}
+
+
 def run_protocol(
     cfg: RecognizerTrainConfig,
     protocol: str,
@@ -115,15 +151,18 @@ def run_protocol(
     subset = training_subset(len(data["train"]), cfg.label_fraction, cfg.subset_seed)
     freeze = protocol == "decoder_eval"
     model = build_model(cfg, freeze_encoder=freeze)
+    train_indices, too_long = too_long_words(cfg, model, data, subset)
     if log:
+        excluded = too_long["excluded_too_long"]
+        note = f", {excluded['count']} of them too long for CTC (excluded)" if excluded and excluded["count"] else ""
         log(
             f"{protocol}: {cfg.decoder} decoder on {cfg.feature}, encoder "
             f"{'random ' + cfg.encoder if cfg.random_init else cfg.checkpoint} ({'frozen' if freeze else 'trained'}), "
-            f"{len(subset)}/{len(data['train'])} labeled images ({cfg.label_fraction:g}), device {device}"
+            f"{len(subset)}/{len(data['train'])} labeled images ({cfg.label_fraction:g}){note}, device {device}"
         )
     columns = TRAIN_SCALARS + TEST_SCALARS
     with RunLogger(logger, cfg.output_dir, csv_name=TRAIN_LOG, csv_columns=columns) as run_log:
-        history = train_recognizer(model, data["train"], subset, cfg, device, data.get("val"), log=log, run_log=run_log)
+        history = train_recognizer(model, data["train"], train_indices, cfg, device, data.get("val"), log=log, run_log=run_log)
         metrics, predictions = evaluate_recognizer(
             model, data["test"], cfg.eval_batch_size, device, cfg.case_sensitive, cfg.num_workers,
             progress=cfg.progress and log is not None,
@@ -132,7 +171,25 @@ def run_protocol(
     if log:
         log(f"test: acc {metrics['acc']:.4f}  ed1 {metrics['ed1']:.4f}  cer {metrics['cer']:.4f}  wer {metrics['wer']:.4f}"
             f"  (n={metrics['n']})")
-    summary = {
+    summary = _summary(cfg, protocol, model, data, subset, history, metrics, str(device), freeze)
+    summary.update(too_long, skipped={split: skipped_report(ds) for split, ds in data.items()})
+    summary["seconds"] = round(time.time() - start, 2)
+    out_dir = Path(cfg.output_dir)
+    summary["recognizer"] = str(out_dir / RECOGNIZER_FILE) if write else None
+    if write:
+        # the trained (with val_every: best-on-validation) recognizer, readable with load_recognizer
+        save_recognizer(out_dir / RECOGNIZER_FILE, model, cfg, preprocessing_of(cfg, data["train"]))
+        write_results(out_dir, summary, predictions)
+        if log:
+            log(f"wrote {out_dir / 'metrics.json'}, {out_dir / 'predictions.json'} and {out_dir / RECOGNIZER_FILE}")
+    return ProtocolResult(metrics, predictions, history, subset, out_dir, model, summary)
+
+
+def _summary(
+    cfg, protocol: str, model: Recognizer, data: dict, subset, history: dict, metrics: dict, device: str, freeze: bool
+) -> dict:
+    """The metrics.json record of a run (without what the data left out and the timing)."""
+    return {
         "protocol": protocol,
         "method": cfg.method or ("supervised" if protocol == "supervised" else ""),
         "metrics": metrics,
@@ -149,17 +206,7 @@ def run_protocol(
         "best_step": history["best_step"],
         "best_val_acc": history["best_val_acc"],
         "history": history,
-        "device": str(device),
-        "seconds": round(time.time() - start, 2),
+        "device": device,
         "config": cfg.to_dict(),
         **cfg.augmentation_record(),  # the spec's content and digest (config names a spec file by path)
     }
-    out_dir = Path(cfg.output_dir)
-    summary["recognizer"] = str(out_dir / RECOGNIZER_FILE) if write else None
-    if write:
-        # the trained (with val_every: best-on-validation) recognizer, readable with load_recognizer
-        save_recognizer(out_dir / RECOGNIZER_FILE, model, cfg, preprocessing_of(cfg, data["train"]))
-        write_results(out_dir, summary, predictions)
-        if log:
-            log(f"wrote {out_dir / 'metrics.json'}, {out_dir / 'predictions.json'} and {out_dir / RECOGNIZER_FILE}")
-    return ProtocolResult(metrics, predictions, history, subset, out_dir, model, summary)

@@ -11,18 +11,33 @@ import torch
 
 
 class MemoryWords(torch.utils.data.Dataset):
-    """The items of a WordDataset rendered once and kept in memory (same dicts, same order)."""
+    """The items of a WordDataset rendered once and kept in memory (same dicts, same order).
+
+    Items the source skipped (``on_error: skip``) are left out, not replaced; each kept item's
+    ``index`` is its position here, and ``skipped_files`` (where -> reason) lists the dropped ones
+    (seqclr.data.skips.skipped_report reads it)."""
 
     def __init__(self, dataset) -> None:
-        self.items = [dataset[i] for i in range(len(dataset))]
-        self.labels = [it["label"] for it in self.items]
+        from seqclr.data.skips import skipped_report
+
+        self._keep(dataset[i] for i in range(len(dataset)))
+        self.skipped_files.update((e["where"], e["reason"]) for e in skipped_report(dataset))
 
     @classmethod
-    def from_items(cls, items: list[dict]) -> "MemoryWords":
-        """Items rendered elsewhere (seqclr.evaluate.study_parallel.render_items), in order."""
+    def from_items(cls, items: list) -> "MemoryWords":
+        """Items rendered elsewhere (seqclr.evaluate.study_parallel.render_items), in order; its
+        Skipped records are left out and listed in ``skipped_files``."""
         self = cls.__new__(cls)
-        self.items, self.labels = list(items), [it["label"] for it in items]
+        self._keep(items)
         return self
+
+    def _keep(self, items) -> None:
+        from seqclr.data.skips import drop_skipped
+
+        kept, skipped = drop_skipped(items)
+        self.items = [it if it["index"] == k else {**it, "index": k} for k, it in enumerate(kept)]
+        self.labels = [it["label"] for it in self.items]
+        self.skipped_files = {s.where: s.reason for s in skipped}
 
     def __len__(self) -> int:
         return len(self.items)

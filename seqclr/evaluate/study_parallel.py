@@ -31,19 +31,28 @@ from seqclr.evaluate.results import _write_json
 _SPLITS: dict[str, dict] = {}  # per worker process: splits file -> {split: MemoryWords}
 
 
-def _by_value(items: list[dict]) -> list[dict]:
+def _by_value(items: list) -> list:
     """Tensors as numpy arrays: pickled by value, not handed over as one file descriptor each
     (thousands of those exhaust the open-file limit: "received 0 items of ancdata")."""
-    return [{k: v.numpy() if torch.is_tensor(v) else v for k, v in it.items()} for it in items]
+    return [it if not isinstance(it, dict) else {k: v.numpy() if torch.is_tensor(v) else v for k, v in it.items()}
+            for it in items]  # fmt: skip
 
 
-def render_items(dataset, num_workers: int) -> list[dict]:
-    """Every item of ``dataset`` in order, rendered by ``num_workers`` processes (0 = here)."""
+def render_items(dataset, num_workers: int) -> list:
+    """Every item of ``dataset`` in order, rendered by ``num_workers`` processes (0 = here); an
+    item skipped under ``on_error: skip`` stays a Skipped record (MemoryWords.from_items drops
+    it), and the items skipped when the source was built are appended as Skipped records."""
+    from seqclr.data.skips import Skipped, skipped_report
+
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=64, shuffle=False, num_workers=num_workers, collate_fn=_by_value
     )
-    return [{k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in it.items()}
-            for chunk in loader for it in chunk]
+    items = [it if not isinstance(it, dict) else {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+                                                  for k, v in it.items()}
+             for chunk in loader for it in chunk]  # fmt: skip
+    seen = {it.where for it in items if isinstance(it, Skipped)}
+    items += [Skipped(e["where"], e["reason"], -1) for e in skipped_report(dataset) if e["where"] not in seen]
+    return items
 
 
 def splits_file(out: Path, cfg) -> Path:

@@ -15,6 +15,7 @@ Both decoders expose the same calls used by :class:`Recognizer`:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -52,6 +53,13 @@ def _check_targets(targets: Sequence[Sequence[int]], n: int, n_classes: int, whe
             raise ValueError(f"{where}: target {i} {t} has ids outside the charset range 0..{n_classes - 1}")
         out.append(t)
     return out
+
+
+def ctc_frames_needed(target: Sequence) -> int:
+    """The fewest frames a CTC path for ``target`` (a label or its ids) needs: one per symbol,
+    plus the blank that must separate each pair of equal adjacent symbols ("hello": 5 + 1 = 6)."""
+    target = list(target)
+    return len(target) + sum(a == b for a, b in zip(target, target[1:]))
 
 
 def ctc_collapse(path: Sequence[int], blank: int = CTC_BLANK) -> list[int]:
@@ -105,10 +113,22 @@ class CTCDecoder(nn.Module):
 
     def loss(self, logits: torch.Tensor, lengths: torch.Tensor, targets: Sequence[Sequence[int]]) -> torch.Tensor:
         """Mean CTC loss (per target length, as torch's reduction="mean") of charset-id ``targets``
-        given ``lengths`` real frames per item. Infeasible alignments (label longer than the frames
-        allow) give 0 instead of inf (zero_infinity) so one bad sample cannot poison a batch."""
+        given ``lengths`` real frames per item. Infeasible alignments (a target needing more frames
+        than it has, :func:`ctc_frames_needed`) give 0 instead of inf (zero_infinity, a safety net
+        so one bad sample cannot poison a batch) and a warning: such an item does not train. The
+        recognizer protocols exclude these words before training (seqclr.evaluate.data)."""
         lengths = _check_features(logits, lengths, self.n_classes + 1, "CTCDecoder.loss")
         targets = _check_targets(targets, logits.size(0), self.n_classes, "CTCDecoder.loss")
+        frames = lengths.tolist()
+        bad = [i for i, t in enumerate(targets) if ctc_frames_needed(t) > frames[i]]
+        if bad:
+            i = bad[0]
+            warnings.warn(
+                f"CTCDecoder.loss: {len(bad)} of {len(targets)} targets cannot fit their frames (e.g. item {i}: "
+                f"{ctc_frames_needed(targets[i])} frames needed, {frames[i]} available); their loss is 0 and they "
+                "do not train: exclude them before training",
+                stacklevel=2,
+            )
         device = logits.device
         target_lengths = torch.tensor([len(t) for t in targets], dtype=torch.long, device=device)
         flat = torch.tensor([c + 1 for t in targets for c in t], dtype=torch.long, device=device)

@@ -7,6 +7,11 @@ ignored) and each batch crosses to the device as bytes (PackedSource). For the s
 the same order, both paths yield the same batches.
 
 Labels are not used by pretraining (self-supervised); only images leave this module.
+
+``on_error: skip``: an unreadable image is dropped, never replaced by another one. The cache (and
+a pack) leaves it out, so the sampler runs over the images actually read; read lazily
+(``cache_data: false``), a batch holding one shrinks by it (a batch of none is an error).
+``seqclr.data.skips.skipped_report(batches)`` lists the dropped items (file / row, reason).
 """
 
 from __future__ import annotations
@@ -61,13 +66,23 @@ def build_dataset(cfg: PretrainConfig, source: str | None = None):
 
 
 def render_cache(dataset, num_workers: int = 0, batch_size: int = 64) -> torch.Tensor:
-    """All images of ``dataset`` as one uint8 (N, 1, H, W) tensor (exact: images come from uint8)."""
+    """All images of ``dataset`` as one uint8 (N, 1, H, W) tensor (exact: images come from uint8).
+    Items skipped under ``on_error: skip`` are left out (N is smaller than ``len(dataset)`` by
+    their number) and noted in ``dataset`` for seqclr.data.skips.skipped_report."""
     from seqclr.data.dataset import collate_words
+    from seqclr.data.readers import DataError
+    from seqclr.data.skips import note_skipped
 
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=collate_words
     )
-    chunks = [(b["image"] * 255.0).round_().to(torch.uint8) for b in loader]
+    chunks = []
+    for b in loader:
+        note_skipped(dataset, b["skipped"])
+        if len(b["label"]):
+            chunks.append((b["image"] * 255.0).round_().to(torch.uint8))
+    if not chunks:
+        raise DataError(getattr(dataset, "name", type(dataset).__name__), "no readable image (every one was skipped)")
     return torch.cat(chunks)
 
 
@@ -101,8 +116,15 @@ class BatchSource:
             for idx in self.sampler:
                 yield self.cache[torch.as_tensor(idx)].to(torch.float32).div_(255.0)
         else:
+            from seqclr.data.readers import DataError
+            from seqclr.data.skips import note_skipped
+
             for batch in self.loader:
-                yield batch["image"]
+                note_skipped(self.dataset, batch["skipped"])  # read in a worker: keep the report whole
+                if not len(batch["label"]):
+                    where = ", ".join(s.where for s in batch["skipped"])
+                    raise DataError(where, "every image of this batch is unreadable (on_error: skip)")
+                yield batch["image"]  # fewer than the batch size when some were skipped
 
 
 class PackedSource:
@@ -149,4 +171,6 @@ def build_batches(
     ds = build_dataset(cfg)
     sampler = DeterministicBatchSampler(len(ds), cfg.batch_size, seed=cfg.seed, rank=rank, world_size=world_size)
     cache = render_cache(ds, cfg.num_workers) if cfg.cache_data else None
+    if cache is not None and len(cache) != len(ds):  # skipped images left out: sample what was read
+        sampler = DeterministicBatchSampler(len(cache), cfg.batch_size, seed=cfg.seed, rank=rank, world_size=world_size)
     return BatchSource(ds, sampler, cache, cfg.num_workers, pin)

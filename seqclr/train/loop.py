@@ -286,6 +286,7 @@ def pretrain(cfg: PretrainConfig, on_step: Callable[[StepInfo], None] | None = N
 
 def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepInfo], None] | None) -> dict:
     from seqclr.contrastive.loss import seqclr_nce_loss
+    from seqclr.data.skips import skipped_report
     from seqclr.train.data import build_batches
 
     t_setup = time.perf_counter()
@@ -505,6 +506,7 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
         "precision": "bf16" if bf16 else "fp32",
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "encoder_parameters": sum(p.numel() for p in model.encoder.parameters()),
+        "skipped": skipped_report(batches),  # items dropped under on_error: skip: [{"where", "reason"}]
         "config": cfg.to_dict(),
         **cfg.augmentation_record(),  # the spec's content and digest (config names a spec file by path)
     }

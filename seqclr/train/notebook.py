@@ -39,13 +39,15 @@ def preview_png(cfg: PretrainConfig, n: int = 4, seed: int | None = None) -> byt
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from seqclr.data.skips import drop_skipped
     from seqclr.models.encoder import frames_for_width, get_encoder_config
     from seqclr.train.data import build_dataset
     from seqclr.train.loop import augment_generator, build_augment
 
     ds = build_dataset(cfg.replace(data_size=max(n, 1)) if cfg.data.startswith("synthetic") else cfg)
     n = min(n, len(ds))
-    items = [ds[i] for i in range(n)]
+    items, _ = drop_skipped(ds[i] for i in range(n))  # on_error: skip drops unreadable images
+    n = len(items)
     x = torch.stack([it["image"] for it in items])
     gen = augment_generator(cfg.seed if seed is None else seed, 0)
     aug = build_augment(cfg)

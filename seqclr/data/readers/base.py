@@ -3,7 +3,10 @@
 A reader is a map-style dataset of WordSample with a cheap ``labels`` list (no image decoding),
 so the charset filter of WordDataset does not read images. A missing or corrupt image raises
 ``DataError(path, reason)``; with ``on_error="skip"`` it is counted in ``skipped`` (the reasons in
-``skipped_files``), a warning is issued, and the next readable item is returned in its place.
+``skipped_files``, by file / row / key), a warning is issued once per item, and ``SkippedItem`` (a
+DataError) is raised instead: the item is dropped, never replaced by another one (a substitute
+would put one image twice in a batch, a false negative for the contrastive loss). WordDataset turns
+it into a ``seqclr.data.skips.Skipped`` record that the collate function and the caches drop.
 Missing files of file-based readers are found (and skipped or raised) when the reader is built.
 """
 
@@ -32,6 +35,11 @@ class DataError(ValueError):
     def __init__(self, path: str | os.PathLike, reason: str) -> None:
         self.path, self.reason = str(path), reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class SkippedItem(DataError):
+    """An item a reader with ``on_error="skip"`` cannot read: already counted in ``skipped`` /
+    ``skipped_files`` and warned about; the caller drops it (no other item stands in for it)."""
 
 
 def decode_image(data: bytes | str | os.PathLike, name: str | os.PathLike | None = None) -> np.ndarray:
@@ -105,17 +113,16 @@ class ImageFileSource(ErrorPolicy):
 
 
 def get_with_policy(source, index: int, load: Callable[[int], WordSample]) -> WordSample:
-    """``load(index)``; on DataError raise, or (skip) count it and return the next loadable item."""
+    """``load(index)``; on DataError raise it, or (skip) count it and raise SkippedItem: the item is
+    dropped by the caller, never replaced by the next one."""
     n = len(source)
     index = int(index)
     if index < 0:
         index += n
     if not 0 <= index < n:
         raise IndexError(f"index {index} out of range for {source.name} of size {n}")
-    for step in range(n):
-        j = (index + step) % n
-        try:
-            return load(j)
-        except DataError as err:
-            source._fail(err)
-    raise DataError(source.name, "no readable image left")
+    try:
+        return load(index)
+    except DataError as err:
+        source._fail(err)  # raises it with on_error="raise"
+        raise SkippedItem(err.path, err.reason) from None

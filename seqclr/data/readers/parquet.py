@@ -15,8 +15,8 @@ from its row group, and a few recently read row groups are kept per process (at 
 ``ROW_GROUP_CACHE_BYTES``), so sequential reads decode each row group once. Rows are named
 ``FILE[row R]`` (R: 0-based, within the file). A missing file or column, or a column of the
 wrong type, is a DataError naming the file (and the available columns); a null label, a null or
-undecodable image follows ``on_error`` like every other reader (raise, or skip: counted in
-``skipped``/``skipped_files`` with a warning; null labels are found when the reader is built).
+undecodable image follows ``on_error`` like every other reader (raise, or skip: the row is dropped,
+counted in ``skipped``/``skipped_files`` with a warning; null labels are found when the reader is built).
 Needs pyarrow (``pip install 'seqclr[parquet]'``).
 """
 
