@@ -47,6 +47,7 @@ def test_outputs_and_schedule(uninterrupted):
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["steps"] == 5 and saved["config"]["batch_size"] == 8
     assert saved["images_per_s"] > 0 and saved["wall_time_s"] >= saved["train_time_s"] > 0
+    assert saved["skipped"] == []  # the items on_error: skip dropped (none here)
     log = read_loss_csv(out / "loss.csv")
     assert log["step"] == list(range(1, 6))
     assert all(math.isfinite(v) for v in log["loss"]) and log["loss"][-1] == pytest.approx(saved["final_loss"])
