@@ -100,3 +100,13 @@ def test_help_lists_every_parameter_with_its_default_and_meaning(capsys):
     text = capsys.readouterr().out
     assert all(f"--{f.name} " in text for f in dataclasses.fields(FinetuneConfig))
     assert "--label_fraction" in text and "(default: " in text
+
+
+def test_pack_cli_existing_target_is_one_line(tmp_path, capsys):
+    from seqclr.data.packed import main as pack
+
+    target = tmp_path / "pack"
+    target.mkdir()
+    assert pack(["synthetic-handwriting", str(target), "--size", "2"]) == EXIT_ERROR
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and str(target) in lines[0] and "--overwrite" in lines[0]
