@@ -114,7 +114,7 @@ display(Image(preview_png(cfg, n=4)))
 # ## Training
 
 # %%
-from seqclr.train.distributed import launch_local
+from seqclr.train.launch import launch_local
 
 metrics = launch_local(cfg, nprocs=gpus)
 

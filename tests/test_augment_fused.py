@@ -13,7 +13,8 @@ import torch
 
 from seqclr.augment import SeqCLRAugment, apply, fixed_params, sample_params, seqclr_spec
 from seqclr.augment import fused
-from seqclr.augment.pipeline import plan_stages, resolve_backend
+from seqclr.augment.pipeline import resolve_backend
+from seqclr.augment.plan import plan_stages
 from seqclr.augment.spec import AugmentSpec, OpSpec
 
 pytestmark = pytest.mark.skipif(not fused.available(), reason="numba not importable")

@@ -14,7 +14,8 @@ cv2 = pytest.importorskip("cv2")
 fontpkg_kalam = pytest.importorskip("fontpkg_kalam")
 
 from seqclr.augment import ops as O  # noqa: E402
-from seqclr.augment.pipeline import apply, fixed_params, from_uint8, to_uint8  # noqa: E402
+from seqclr.augment.pipeline import apply, from_uint8, to_uint8  # noqa: E402
+from seqclr.augment.plan import fixed_params  # noqa: E402
 from seqclr.augment.reference import apply_imgaug_op  # noqa: E402
 
 from tests.word_images import H, W, kalam_words  # noqa: E402
@@ -252,7 +253,7 @@ def test_same_params_both_backends(words, preset, tol):
     geometric op, bilinear instead of Delaunay-triangle piecewise affine fields, the
     warp placed at the first geometric op: about 11 on average for these draws, against
     a change of ~65 made by the augmentation itself."""
-    from seqclr.augment.pipeline import sample_params
+    from seqclr.augment.plan import sample_params
     from seqclr.augment.reference import apply_params_numpy
 
     imgs = np.concatenate([words] * 4)

@@ -26,7 +26,8 @@ from torchvision.transforms.v2 import functional as TF  # noqa: E402
 
 from seqclr.augment import fused  # noqa: E402
 from seqclr.augment import ops as O  # noqa: E402
-from seqclr.augment.pipeline import apply, fixed_params, from_uint8, sample_params  # noqa: E402
+from seqclr.augment.pipeline import apply, from_uint8  # noqa: E402
+from seqclr.augment.plan import fixed_params, sample_params  # noqa: E402
 from seqclr.augment.spec import simclr_spec  # noqa: E402
 
 from tests.word_images import H, W, kalam_words  # noqa: E402

@@ -7,7 +7,8 @@ import pytest
 
 from seqclr.explorer import ExplorerParams, ExplorerState
 from seqclr.explorer.views import augment_views, counter_examples_figure, frame_edges, only
-from seqclr.augment.pipeline import apply, from_uint8, sample_params, to_uint8
+from seqclr.augment.pipeline import apply, from_uint8, to_uint8
+from seqclr.augment.plan import sample_params
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import torch.multiprocessing as mp
 
 from seqclr.train.checkpoint import load_encoder
 from seqclr.train.config import PretrainConfig
-from seqclr.train.distributed import launch_local
+from seqclr.train.launch import launch_local
 from seqclr.train.loop import build_model, read_loss_csv
 from seqclr.train.sampler import DeterministicBatchSampler
 

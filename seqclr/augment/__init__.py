@@ -7,14 +7,12 @@ imgaug is never imported here; see :mod:`seqclr.augment.reference`.
 from seqclr.augment.pipeline import (
     SeqCLRAugment,
     apply,
-    fixed_params,
     from_uint8,
-    index_params,
     light_augment,
-    sample_params,
     simclr_augment,
     to_uint8,
 )
+from seqclr.augment.plan import fixed_params, index_params, sample_params
 from seqclr.augment.spec import (
     AugmentSpec,
     OpSpec,

@@ -24,7 +24,8 @@ import warnings
 import numpy as np
 import torch
 
-from seqclr.augment.pipeline import apply, fixed_params, from_uint8, resolve_backend, sample_params
+from seqclr.augment.pipeline import apply, from_uint8, resolve_backend
+from seqclr.augment.plan import fixed_params, sample_params
 from seqclr.augment.spec import get_spec
 
 # one op at a time, at mid-range parameters: (imgaug fixed kwargs, our fixed_params kwargs)

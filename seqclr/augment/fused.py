@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from seqclr.augment import ops as O
+from seqclr.augment.plan import geometric_maps_for
 
 # stage codes (``END`` closes an image's sequence)
 END, CONTRAST, BLUR, SHARPEN, JITTER, WARP = -1, 0, 1, 2, 3, 4
@@ -298,9 +299,8 @@ if _HAVE_NUMBA:
 
 
 def prepare(x: torch.Tensor, params: dict, stages: list[str], seq: np.ndarray) -> tuple:
-    """The kernel's arrays for a batch (see :func:`_augment`), from ``plan_stages``' output."""
-    from seqclr.augment.pipeline import geometric_maps_for
-
+    """The kernel's arrays for a batch (see :func:`_augment`), from
+    :func:`seqclr.augment.plan.plan_stages`' output."""
     n, _, h, w = x.shape
     n_stages = len(stages)
     if h < 2 or w < 2:

@@ -259,7 +259,7 @@ def _fixed_kwargs(name: str, params: dict, i: int, height: int, width: int) -> d
 
 
 def apply_params_numpy(images: np.ndarray, params: dict) -> np.ndarray:
-    """Apply torch-side parameters (:func:`seqclr.augment.pipeline.sample_params`) with
+    """Apply torch-side parameters (:func:`seqclr.augment.plan.sample_params`) with
     imgaug, op by op in each image's order, so both backends can be shown on the SAME
     draws (the explorer). Crop fractions are rounded to whole pixels, as imgaug does."""
     images = np.asarray(images)

@@ -1,6 +1,6 @@
 """SeqCLR (section 4): projection heads, instance mappings, the contrastive loss, SimCLR baselines."""
 
-from seqclr.contrastive.distributed import distributed_nce_loss, gather_with_grad
+from seqclr.contrastive.distributed import gather_with_grad
 from seqclr.contrastive.instance_mapping import (
     Instances,
     adaptive_pool_weights,
@@ -23,7 +23,6 @@ __all__ = [
     "adaptive_pool_weights",
     "all_to_instance",
     "build_projection_head",
-    "distributed_nce_loss",
     "flatten_to_instance",
     "frame_to_instance",
     "gather_with_grad",

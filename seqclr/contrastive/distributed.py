@@ -54,10 +54,3 @@ def gather_with_grad(z: torch.Tensor) -> tuple[torch.Tensor, int]:
     sizes = gather_sizes(z.size(0), z.device)
     rank = dist.get_rank()
     return _GatherWithGrad.apply(z.contiguous(), sizes, rank), sum(sizes[:rank])
-
-
-def distributed_nce_loss(za: torch.Tensor, zb: torch.Tensor, **kw) -> torch.Tensor:
-    """Wrapper: seqclr_nce_loss(za, zb, distributed=True, **kw)."""
-    from seqclr.contrastive.loss import seqclr_nce_loss
-
-    return seqclr_nce_loss(za, zb, distributed=True, **kw)

@@ -9,7 +9,8 @@ import io
 import numpy as np
 import torch
 
-from seqclr.augment.pipeline import apply, from_uint8, index_params, sample_params, to_uint8
+from seqclr.augment.pipeline import apply, from_uint8, to_uint8
+from seqclr.augment.plan import index_params, sample_params
 from seqclr.augment.spec import AugmentSpec, OpSpec
 
 COLUMN_TITLES = {"torch": "ours (torch)", "imgaug": "imgaug reference"}

@@ -2,7 +2,7 @@
 
 from seqclr.train.checkpoint import CheckpointError, load_checkpoint, load_encoder, load_latest, save_checkpoint, save_encoder
 from seqclr.train.config import PretrainConfig, paper_recipe
-from seqclr.train.distributed import launch_local
+from seqclr.train.launch import launch_local
 from seqclr.train.loop import NonFiniteLossError, StepInfo, pretrain, read_loss_csv
 
 __all__ = [

@@ -1,6 +1,6 @@
-"""Process-group setup for multi-GPU / multi-node pretraining, and a local launcher.
+"""Process-group setup for multi-GPU / multi-node pretraining.
 
-Under ``torchrun`` (or :func:`launch_local`) the environment holds RANK, LOCAL_RANK and
+Under ``torchrun`` (or :func:`seqclr.train.launch.launch_local`) the environment holds RANK, LOCAL_RANK and
 WORLD_SIZE; :func:`setup` initializes the default process group from it (NCCL on CUDA, Gloo on
 CPU) and picks this rank's device. Without those variables everything is single-process.
 """
@@ -8,8 +8,6 @@ CPU) and picks this rank's device. Without those variables everything is single-
 from __future__ import annotations
 
 import os
-import socket
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,46 +83,3 @@ def broadcast_object(obj: Any, ctx: DistContext, src: int = 0) -> Any:
     box = [obj]
     dist.broadcast_object_list(box, src=src)
     return box[0]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _launch_entry(cfg_dict: dict) -> dict:
-    """Per-process entry of launch_local (module-level so that spawn can import it)."""
-    from seqclr.train.config import PretrainConfig
-    from seqclr.train.loop import pretrain
-
-    return pretrain(PretrainConfig.from_dict(cfg_dict, source="launch_local"))
-
-
-def launch_local(cfg, nprocs: int | None = None) -> dict:
-    """Run ``pretrain(cfg)`` in ``nprocs`` local processes (0 / None: one per visible GPU, else 1)
-    with torch.distributed.elastic, as torchrun would; returns rank 0's metrics. One process runs
-    in-line, without a launcher."""
-    from seqclr.train.loop import pretrain
-
-    if nprocs is not None and nprocs < 0:
-        raise ValueError(f"launch_local: nprocs must be >= 0 (0 or None: automatic), got {nprocs}")
-    if not nprocs:
-        nprocs = max(1, torch.cuda.device_count()) if (cfg.device != "cpu" and torch.cuda.is_available()) else 1
-    if nprocs == 1:
-        return pretrain(cfg)
-    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
-
-    lc = LaunchConfig(
-        min_nodes=1,
-        max_nodes=1,
-        nproc_per_node=nprocs,
-        run_id=f"seqclr-{uuid.uuid4().hex[:8]}",
-        rdzv_backend="c10d",
-        rdzv_endpoint=f"127.0.0.1:{_free_port()}",
-        max_restarts=0,
-        monitor_interval=0.2,
-        start_method="spawn",
-    )
-    results = elastic_launch(lc, _launch_entry)(cfg.to_dict())
-    return results[0]

@@ -21,7 +21,7 @@ import sys
 from seqclr.config import parameters_help, parse_overrides
 from seqclr.exits import guarded
 from seqclr.train.config import PretrainConfig
-from seqclr.train.distributed import launch_local
+from seqclr.train.launch import launch_local
 from seqclr.train.loop import pretrain
 from seqclr.train.run_logger import require_logger
 
