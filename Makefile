@@ -53,7 +53,7 @@ sweep: $(STAMP)
 	$(PY) -m seqclr.evaluate.recipe_sweep --out outputs/sweep --reference $(STUDY_REF)/sweep
 
 benchmark-augment: $(STAMP)
-	$(PY) -m seqclr.augment.benchmark
+	$(PY) -m seqclr.benchmark.augment
 
 # Regenerate each notebook from its paired jupytext percent script (scripts are the source of truth).
 sync-notebooks: $(STAMP)

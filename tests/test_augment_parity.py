@@ -269,7 +269,7 @@ def test_same_params_both_backends(words, preset, tol):
 def test_benchmark_rates_both_backends_and_imgaug_processes(words, backend):
     """The benchmark's measurements run: ours and imgaug on the same images, and imgaug on
     two worker processes at once (no speed asserted: speed goes to the printed table)."""
-    from seqclr.augment.benchmark import imgaug_processes_rate, pipeline_rates
+    from seqclr.benchmark.augment import imgaug_processes_rate, pipeline_rates
 
     ours, ref = pipeline_rates(words, ref_images=2, repeat=1, backend=backend)
     multi = imgaug_processes_rate(words[:2], 2, seconds=0.2)

@@ -53,7 +53,7 @@ def _packed_data(cfg: BenchmarkConfig, log: Callable[[str], None]):
 
 
 def _augment(cfg: BenchmarkConfig, packed, dev: torch.device) -> dict:
-    from seqclr.augment.benchmark import pipeline_rates
+    from seqclr.benchmark.augment import pipeline_rates
 
     images = np.array(packed.images[: cfg.batch])  # a writable copy of the memmap slice
     ours, ref = pipeline_rates(images, dev, ref_images=cfg.imgaug_images, repeat=cfg.repeat)
@@ -96,7 +96,7 @@ def _encoder(cfg: BenchmarkConfig, dev: torch.device, bf16: bool, peak: float | 
 
 
 def _loss(cfg: BenchmarkConfig, dev: torch.device, log) -> list[dict]:
-    from seqclr.contrastive.benchmark_loss import measure
+    from seqclr.benchmark.loss import measure
     from seqclr.models.encoder import frames_for_width
 
     frames = int(frames_for_width(100))

@@ -1,7 +1,7 @@
 """Shared measurement helpers: timing with device sync, FLOP counting, device peaks and MFU.
 
-The older single-purpose CLIs (seqclr.augment.benchmark, seqclr.models.benchmark_encoder) time
-with these same functions, so every figure in the suite is measured one way.
+The augmentation CLI (seqclr.benchmark.augment) and the suite time with these same functions,
+so every figure is measured one way.
 """
 
 from __future__ import annotations

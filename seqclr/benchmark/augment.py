@@ -1,6 +1,6 @@
 """Throughput of the imgaug reference vs our batched pipeline (images/s).
 
-    python -m seqclr.augment.benchmark [--batch 256] [--device cpu] [--threads N] [--ref-procs P]
+    python -m seqclr.benchmark.augment [--batch 256] [--device cpu] [--threads N] [--ref-procs P]
 
 Both run on the same batch of 32x100 word-like images, in one process. imgaug is
 timed per image, as the authors' data loader used it; ours on the whole batch, with the

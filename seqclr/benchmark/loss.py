@@ -1,6 +1,6 @@
 """Peak memory and time of the contrastive loss, dense vs streaming, forward + backward.
 
-    python -m seqclr.contrastive.benchmark_loss [--sizes 1024 4096 16384 26624] [--dim 128]
+    python -m seqclr.benchmark.loss [--sizes 1024 4096 16384 26624] [--dim 128]
         [--chunk-size 1024] [--device cpu|cuda] [--threads 2] [--max-dense-gb 8]
 
 M is the number of instances per view (26624 = batch 1024 x 26 frames, frame-to-instance at the
@@ -69,7 +69,7 @@ def measure(mode: str, m: int, dim: int = 128, chunk: int = 1024, device: str = 
         if device != "cuda":
             r["peak_bytes"] = None
         return r
-    cmd = [sys.executable, "-m", "seqclr.contrastive.benchmark_loss", "--worker", mode, str(m),
+    cmd = [sys.executable, "-m", "seqclr.benchmark.loss", "--worker", mode, str(m),
            "--dim", str(dim), "--chunk-size", str(chunk), "--device", device, "--threads", str(threads)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
