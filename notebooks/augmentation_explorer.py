@@ -53,7 +53,7 @@ from pathlib import Path
 from IPython.display import Image, display
 
 from seqclr.explorer import ExplorerState
-from seqclr.explorer.views import figure_png
+from seqclr.plots import figure_png
 
 state = ExplorerState(params)
 print(f"{len(state.labels)} images from {params.source!r}: {state.labels}")
@@ -63,7 +63,7 @@ print("pipeline:", [op.name for op in state.spec.enabled_ops], f"({state.spec.co
 # ## Positive pairs from both backends
 
 # %%
-views_png = figure_png(state.views_figure())
+views_png = figure_png(state.views_figure(), dpi=100, tight=False)
 display(Image(views_png))
 for backend, note in state.notes.items():
     print(f"{backend}: {note}")
@@ -75,7 +75,7 @@ for backend, note in state.notes.items():
 # *t* of the other.
 
 # %%
-counter_png = figure_png(state.counter_examples_figure())
+counter_png = figure_png(state.counter_examples_figure(), dpi=100, tight=False)
 display(Image(counter_png))
 
 # %%

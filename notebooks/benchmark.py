@@ -68,9 +68,10 @@ print(format_tables(results))
 # %%
 from IPython.display import Image, display
 
-from seqclr.benchmark.plots import figure_png, results_figure
+from seqclr.benchmark.plots import results_figure
+from seqclr.plots import figure_png
 
-display(Image(figure_png(results_figure(results))))
+display(Image(figure_png(results_figure(results), dpi=None, tight=False)))
 
 # %% [markdown]
 # ## Against the targets

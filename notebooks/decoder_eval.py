@@ -117,7 +117,8 @@ print("trainable parameters:", metrics["trainable_parameters"], " seconds:", met
 # %%
 from IPython.display import Image, Markdown
 
-from seqclr.evaluate.report import figure_png, predictions_figure
+from seqclr.evaluate.report import predictions_figure
+from seqclr.plots import figure_png
 
 if n_examples:
     png = figure_png(predictions_figure(result_data["test"], result.predictions, n=n_examples))

@@ -90,7 +90,7 @@ print(f"{len(items)} images, {len(first)} {params.kind} instances per encoder ({
 from IPython.display import Image
 
 from seqclr.evaluate.embeddings import umap_2d, umap_figure
-from seqclr.evaluate.report import figure_png
+from seqclr.plots import figure_png
 
 layouts = {name: umap_2d(s.z, params.seed, params.n_neighbors, params.min_dist) for name, s in inst.items()}
 for name, xy in layouts.items():

@@ -120,7 +120,8 @@ print(f"labeled subset: {metrics['subset_size']} of {metrics['train_size']} imag
 # %%
 from IPython.display import Image, Markdown
 
-from seqclr.evaluate.report import figure_png, predictions_figure
+from seqclr.evaluate.report import predictions_figure
+from seqclr.plots import figure_png
 
 if n_examples:
     png = figure_png(predictions_figure(result_data["test"], result.predictions, n=n_examples))

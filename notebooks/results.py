@@ -49,7 +49,8 @@ from pathlib import Path
 
 from IPython.display import Image, Markdown, display
 
-from seqclr.evaluate.report import collect_runs, figure_png, markdown_table, seed_table, table1, table2, wer_figure
+from seqclr.evaluate.report import collect_runs, markdown_table, seed_table, table1, table2, wer_figure
+from seqclr.plots import figure_png
 
 rows = collect_runs(params.runs_dir)
 seeds = sorted({r["seed"] for r in rows})

@@ -91,8 +91,8 @@ def test_threads_split_the_batch_without_changing_it():
     x = _strokes(37)
     params = sample_params(37, "seqclr", torch.Generator().manual_seed(2))
     stages, seq = plan_stages(params)
-    one = fused.run(x, params, stages, seq, threads=1)
-    three = fused.run(x, params, stages, seq, threads=3)
+    one = fused.apply_fused(x, params, stages, seq, threads=1)
+    three = fused.apply_fused(x, params, stages, seq, threads=3)
     assert torch.equal(one, three)
 
 
@@ -145,7 +145,7 @@ def test_gradient_input_takes_the_torch_path():
 def _augment_in_child(args):
     x, params, stages, seq = args
     # numpy back, not a tensor (torch would share its storage through a file descriptor)
-    return fused.run(x, params, stages, seq, threads=2).numpy()
+    return fused.apply_fused(x, params, stages, seq, threads=2).numpy()
 
 
 @pytest.mark.timeout(60)
@@ -158,7 +158,7 @@ def test_forked_worker_gets_its_own_thread_pool():
     x = _strokes(8)
     params = sample_params(8, "seqclr", torch.Generator().manual_seed(4))
     stages, seq = plan_stages(params)
-    parent = fused.run(x, params, stages, seq, threads=2)
+    parent = fused.apply_fused(x, params, stages, seq, threads=2)
     with mp.get_context("fork").Pool(1) as pool:
         child = pool.map(_augment_in_child, [(x, params, stages, seq)])[0]
     assert np.array_equal(child, parent.numpy())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from seqclr.config import ParameterError
-from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig, paper_recipe
+from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig, paper_recognizer_recipe
 
 
 def test_defaults_are_a_small_cpu_run():
@@ -61,21 +61,21 @@ def test_yaml_and_replace(tmp_path):
         FinetuneConfig.from_yaml(path)
 
 
-def test_paper_recipe():
-    cfg = paper_recipe("decoder_eval", data="lmdb", train_source={"path": "a"}, test_source={"path": "b"},
+def test_paper_recognizer_recipe():
+    cfg = paper_recognizer_recipe("decoder_eval", data="lmdb", train_source={"path": "a"}, test_source={"path": "b"},
                        val_source={"path": "c"})
     assert isinstance(cfg, DecoderEvalConfig)
     assert (cfg.batch_size, cfg.iterations, cfg.optimizer, cfg.lr) == (256, 50_000, "adadelta", 1.0)
     assert cfg.lr_milestones == (0.6, 0.8) and cfg.lr_gamma == 0.1 and cfg.grad_clip == 5.0
     assert cfg.augmentation == "light" and cfg.encoder == "paper" and cfg.train_size is None
-    ft = paper_recipe("finetune", label_fraction=0.05, checkpoint="enc.pt")
+    ft = paper_recognizer_recipe("finetune", label_fraction=0.05, checkpoint="enc.pt")
     assert isinstance(ft, FinetuneConfig) and ft.label_fraction == 0.05 and ft.iterations == 50_000
-    sup = paper_recipe("supervised")
+    sup = paper_recognizer_recipe("supervised")
     assert sup.random_init and sup.method == "supervised"
     with pytest.raises(ValueError, match="protocol"):
-        paper_recipe("linear")
+        paper_recognizer_recipe("linear")
     with pytest.raises(ParameterError, match="unknown parameter 'batchsize'"):
-        paper_recipe("finetune", batchsize=3)
+        paper_recognizer_recipe("finetune", batchsize=3)
 
 
 def test_command_line_rejects_bad_input(capsys):

@@ -107,12 +107,12 @@ def test_views_are_drawn_large_and_measured_from_their_frame_grid():
 
     from PIL import Image
 
-    from seqclr.explorer.views import figure_png
+    from seqclr.plots import figure_png
     from tests.browser.views_layout import measure_views
 
     s = ExplorerState(ExplorerParams(n_samples=3, backends=["torch"], seed=1))
     fig = s.views_figure()
-    png = figure_png(fig)
+    png = figure_png(fig, dpi=100, tight=False)
     widths = [ax.get_window_extent().width for ax in fig.axes]
     assert min(widths) >= 250, widths
     m = measure_views(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))

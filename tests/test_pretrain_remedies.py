@@ -10,7 +10,7 @@ from seqclr.augment.view_shift import shift_columns, shift_views
 from seqclr.models.encoder import SequenceEncoder, get_encoder_config, standardize_images
 from seqclr.train.checkpoint import load_encoder, save_encoder
 from seqclr.train.config import PretrainConfig
-from seqclr.train.loop import build_model
+from seqclr.train.loop import build_seqclr_model
 
 
 def test_shift_columns_moves_content_and_repeats_the_edge():
@@ -85,6 +85,6 @@ def test_input_norm_standardises_each_image_inside_the_encoder_and_travels_with_
     normed = SequenceEncoder(get_encoder_config("tiny", input_norm=True)).eval()
     normed.load_state_dict(plain.state_dict())
     assert torch.allclose(normed(x).V, plain(z).V, atol=1e-5) and not torch.allclose(plain(x).V, plain(z).V, atol=1e-3)
-    model = build_model(PretrainConfig(iterations=1, encoder="tiny", input_norm=True))
+    model = build_seqclr_model(PretrainConfig(iterations=1, encoder="tiny", input_norm=True))
     save_encoder(tmp_path / "enc.pt", model.encoder)
     assert load_encoder(tmp_path / "enc.pt").cfg.input_norm is True

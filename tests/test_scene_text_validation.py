@@ -19,7 +19,7 @@ from seqclr.evaluate.config import (
     SCENE_TEXT_VAL_SOURCE,
     DecoderEvalConfig,
     FinetuneConfig,
-    paper_recipe,
+    paper_recognizer_recipe,
 )
 from seqclr.evaluate.data import build_split
 
@@ -91,7 +91,7 @@ def test_test_set_val_source_is_refused(val_source, key, offender):
     with pytest.raises(ParameterError, match=r"^run\.yaml: .*looks like a test set"):
         FinetuneConfig.from_dict({"data": "lmdb", "val_source": val_source}, source="run.yaml")
     with pytest.raises(ValueError, match="looks like a test set"):
-        paper_recipe("decoder_eval", data="lmdb", val_source=val_source)
+        paper_recognizer_recipe("decoder_eval", data="lmdb", val_source=val_source)
 
 
 @pytest.mark.parametrize(
@@ -161,8 +161,8 @@ def test_union_needs_a_path_argument(tmp_path):
 
 
 def test_decoder_stage_lr_is_documented_as_our_choice():
-    doc = " ".join(paper_recipe.__doc__.split())
-    cfg = paper_recipe("decoder_eval")
+    doc = " ".join(paper_recognizer_recipe.__doc__.split())
+    cfg = paper_recognizer_recipe("decoder_eval")
     assert (cfg.optimizer, cfg.lr) == ("adadelta", 1.0)
     assert "appendix D gives no value" in doc and "AdaDelta with lr 1" in doc and "our choice" in doc
     assert "deep-text-recognition-benchmark" in doc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seqclr.config import ParameterError
-from seqclr.train.config import PretrainConfig, paper_recipe
+from seqclr.train.config import PretrainConfig, paper_pretrain_recipe
 from seqclr.train.pretrain import main, parse_args
 from seqclr.train.schedule import build_optimizer, build_scheduler, lr_at, milestone_steps
 
@@ -96,15 +96,15 @@ def test_cli_overrides_and_errors(tmp_path, capsys):
     assert f"{f}: batch_size must be >= 2" in capsys.readouterr().err
 
 
-def test_paper_recipe():
-    hw = paper_recipe("handwriting")
+def test_paper_pretrain_recipe():
+    hw = paper_pretrain_recipe("handwriting")
     assert (hw.encoder, hw.batch_size, hw.iterations, hw.lr, hw.rho, hw.grad_clip, hw.weight_decay) == (
         "paper", 1024, 200_000, 10.0, 0.95, 5.0, 1e-4,
     )
-    frame = paper_recipe("scene", "seqclr-frame")
+    frame = paper_pretrain_recipe("scene", "seqclr-frame")
     assert (frame.batch_size, frame.iterations) == (256, 600_000)
-    assert paper_recipe("handwriting", "seqclr-frame").iterations == 300_000
-    assert paper_recipe("scene").iterations == 400_000
+    assert paper_pretrain_recipe("handwriting", "seqclr-frame").iterations == 300_000
+    assert paper_pretrain_recipe("scene").iterations == 400_000
 
 
 def test_lr_schedule_steps_at_60_and_80_percent():

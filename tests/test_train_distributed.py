@@ -20,7 +20,7 @@ import torch.multiprocessing as mp
 from seqclr.train.checkpoint import load_encoder
 from seqclr.train.config import PretrainConfig
 from seqclr.train.launch import launch_local
-from seqclr.train.loop import build_model, read_loss_csv
+from seqclr.train.loop import build_seqclr_model, read_loss_csv
 from seqclr.train.sampler import DeterministicBatchSampler
 
 
@@ -97,7 +97,7 @@ def _instance_norm(bn: torch.nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
 
 
 def _batch_independent_model(build):
-    """build_model, with every BatchNorm2d normalising each image on its own (instance norm with
+    """build_seqclr_model, with every BatchNorm2d normalising each image on its own (instance norm with
     the layer's trainable weight and bias; running statistics untouched). On CPU, BatchNorm is per
     process (SyncBatchNorm needs CUDA, and the loop keeps plain BatchNorm there), so in train
     mode two ranks normalise over 4 images (x 2 views) each where one process normalises over 8:
@@ -152,13 +152,13 @@ def _train(rank: int, world: int, port: int, cfg_dict: dict, weights: str) -> No
         if info.step == cfg.iterations:
             torch.save({k: v.detach().clone() for k, v in info.model.state_dict().items()}, weights.format(rank))
 
-    build, make_views, threads = loop.build_model, loop.make_views, torch.get_num_threads()
-    loop.build_model, loop.make_views = _batch_independent_model(build), _per_image_views()
+    build, make_views, threads = loop.build_seqclr_model, loop.make_views, torch.get_num_threads()
+    loop.build_seqclr_model, loop.make_views = _batch_independent_model(build), _per_image_views()
     torch.set_num_threads(1)  # the same kernels' reduction order on any machine
     try:
         loop.pretrain(cfg, on_step=keep_final)
     finally:
-        loop.build_model, loop.make_views = build, make_views
+        loop.build_seqclr_model, loop.make_views = build, make_views
         torch.set_num_threads(threads)
 
 
@@ -206,7 +206,7 @@ def test_two_gloo_ranks_train_like_one_process(tmp_path):
     np.testing.assert_allclose(two_log["loss"], one_log["loss"], rtol=1e-5, atol=0)
 
     torch.manual_seed(cfg.seed)  # the initial weights, as pretrain builds them
-    initial = build_model(cfg).state_dict()
+    initial = build_seqclr_model(cfg).state_dict()
     ref = torch.load(tmp_path / "one_rank0.pt")
     ranks = [torch.load(tmp_path / f"two_rank{r}.pt") for r in range(2)]
     encoders = [{f"encoder.{k}": v for k, v in load_encoder(tmp_path / run / "encoder.pt").state_dict().items()}

@@ -385,7 +385,7 @@ def _executor(threads: int) -> ThreadPoolExecutor:
         return _pool[2]
 
 
-def run(x: torch.Tensor, params: dict, stages: list[str], seq: np.ndarray, threads: int | None = None) -> torch.Tensor:
+def apply_fused(x: torch.Tensor, params: dict, stages: list[str], seq: np.ndarray, threads: int | None = None) -> torch.Tensor:
     """The fused kernel on a CPU float32 batch: the same result as the torch path of
     :func:`seqclr.augment.pipeline.apply`. ``threads`` defaults to torch's."""
     if not _HAVE_NUMBA:

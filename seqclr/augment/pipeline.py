@@ -72,7 +72,7 @@ def apply(x: torch.Tensor, params: Params, backend: str = "auto") -> torch.Tenso
 
     ``backend``: ``"auto"`` (fused CPU kernel where it can run, else torch ops),
     ``"torch"`` (:func:`seqclr.augment.batched.apply_torch`) or ``"fused"``
-    (:func:`seqclr.augment.fused.run`); see the module docstring.
+    (:func:`seqclr.augment.fused.apply_fused`); see the module docstring.
     """
     if x.dim() != 4 or not x.is_floating_point():
         raise ValueError(f"augment.apply: expected float (N, C, H, W), got {tuple(x.shape)} {x.dtype}")
@@ -88,7 +88,7 @@ def apply(x: torch.Tensor, params: Params, backend: str = "auto") -> torch.Tenso
     if use == "fused":
         from seqclr.augment import fused
 
-        return fused.run(x, params, stages, seq)
+        return fused.apply_fused(x, params, stages, seq)
     return apply_torch(x, params, stages, seq)
 
 

@@ -160,7 +160,28 @@ def pipeline_rates(
     return ours_rate, ref_rate
 
 
-def run(
+def _per_op_params() -> dict:
+    """``_PER_OP`` with the piecewise affine's and the perspective's parameters filled in
+    (fixed random draws, the same for imgaug and ours)."""
+    rng = np.random.RandomState(0)
+    pw_off = rng.normal(0, 0.025, (4, 4, 2))
+    j = np.mod(np.abs(rng.normal(0, 0.015, (4, 2))), 1)
+    corners = j.copy()
+    corners[1, 0], corners[2, :], corners[3, 1] = 1 - j[1, 0], 1 - j[2, :], 1 - j[3, 1]
+    per_op = dict(_PER_OP)
+    per_op["piecewise_affine"] = (
+        {"offsets": pw_off, "nb_rows": 4, "nb_cols": 4},
+        {
+            "piecewise_affine__offsets": torch.tensor(pw_off, dtype=torch.float32),
+            "piecewise_affine__nb_rows": 4,
+            "piecewise_affine__nb_cols": 4,
+        },
+    )
+    per_op["perspective"] = ({"corners": corners}, {"perspective__corners": torch.tensor(corners, dtype=torch.float32)})
+    return per_op
+
+
+def benchmark_augmentation(
     batch: int = 256,
     device: str = "cpu",
     threads: int | None = 1,
@@ -190,21 +211,7 @@ def run(
         have_imgaug = False
 
     ref_sub = imgs[:ref_images]
-    rng = np.random.RandomState(0)
-    pw_off = rng.normal(0, 0.025, (4, 4, 2))
-    j = np.mod(np.abs(rng.normal(0, 0.015, (4, 2))), 1)
-    corners = j.copy()
-    corners[1, 0], corners[2, :], corners[3, 1] = 1 - j[1, 0], 1 - j[2, :], 1 - j[3, 1]
-    per_op = dict(_PER_OP)
-    per_op["piecewise_affine"] = (
-        {"offsets": pw_off, "nb_rows": 4, "nb_cols": 4},
-        {
-            "piecewise_affine__offsets": torch.tensor(pw_off, dtype=torch.float32),
-            "piecewise_affine__nb_rows": 4,
-            "piecewise_affine__nb_cols": 4,
-        },
-    )
-    per_op["perspective"] = ({"corners": corners}, {"perspective__corners": torch.tensor(corners, dtype=torch.float32)})
+    per_op = _per_op_params()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
@@ -258,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
         "--ref-procs", type=int, default=0, help="also time imgaug on this many processes at once (e.g. 2 = the whole CPU)"
     )
     args = ap.parse_args(argv)
-    run(args.batch, args.device, args.threads, args.ref_images, args.repeat, args.ref_procs)
+    benchmark_augmentation(args.batch, args.device, args.threads, args.ref_images, args.repeat, args.ref_procs)
 
 
 if __name__ == "__main__":

@@ -45,10 +45,3 @@ def results_figure(res: dict):
     fig.tight_layout()
     return fig
 
-
-def figure_png(fig) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()

@@ -4,7 +4,7 @@ from seqclr.evaluate.config import (
     DecoderEvalConfig,
     FinetuneConfig,
     RecognizerTrainConfig,
-    paper_recipe,
+    paper_recognizer_recipe,
 )
 from seqclr.evaluate.decoder_eval import run_decoder_eval
 from seqclr.evaluate.finetune import run_finetune, run_supervised_baseline
@@ -17,7 +17,7 @@ __all__ = [
     "ProtocolResult",
     "RecognizerTrainConfig",
     "build_model",
-    "paper_recipe",
+    "paper_recognizer_recipe",
     "read_results",
     "run_decoder_eval",
     "run_finetune",

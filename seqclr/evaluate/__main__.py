@@ -1,6 +1,6 @@
 """Command line: ``python -m seqclr.evaluate PROTOCOL [--config file.yaml] [--key value ...]``.
 
-PROTOCOL is decoder_eval | finetune | supervised; ``--paper`` starts from :func:`paper_recipe`.
+PROTOCOL is decoder_eval | finetune | supervised; ``--paper`` starts from :func:`paper_recognizer_recipe`.
 Example: ``python -m seqclr.evaluate decoder_eval --checkpoint outputs/pretrain/x/encoder.pt
 --decoder attention``.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from seqclr.config import load_yaml, parameters_help, parse_overrides
-from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig, paper_recipe
+from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig, paper_recognizer_recipe
 from seqclr.evaluate.protocol import PROTOCOLS, run_protocol
 from seqclr.train.run_logger import require_logger
 from seqclr.exits import guarded
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if protocol == "supervised":
         values.setdefault("checkpoint", "random")
     if paper:
-        cfg = paper_recipe(protocol, **values)
+        cfg = paper_recognizer_recipe(protocol, **values)
     else:
         cls = DecoderEvalConfig if protocol == "decoder_eval" else FinetuneConfig
         cfg = cls.from_dict(values, source=source)

@@ -1,6 +1,6 @@
 """Configurations of the evaluation protocols (section 5.1 decoder evaluation, 5.2 fine-tuning and
 the supervised baseline). Defaults ARE a tiny CPU run (tiny encoder, embedded synthetic words, a
-few hundred images, 100 iterations); :func:`paper_recipe` gives appendix D's settings.
+few hundred images, 100 iterations); :func:`paper_recognizer_recipe` gives appendix D's settings.
 
 Data. ``data`` names a source of :func:`seqclr.data.dataset.build_source`. For the embedded
 synthetic sources each split is built as ``build_source(data, split=<split>, size=<split>_size,
@@ -321,7 +321,7 @@ _PAPER = dict(
 )
 
 
-def paper_recipe(protocol: str = "decoder_eval", **overrides: Any) -> RecognizerTrainConfig:
+def paper_recognizer_recipe(protocol: str = "decoder_eval", **overrides: Any) -> RecognizerTrainConfig:
     """Appendix D's decoder-evaluation / fine-tuning recipe: batch 256, 50K iterations, lr / 10 at
     60% and 80% of the iterations ("a similar learning rate scheduling as in the self-supervised
     phase"), light augmentation, best model on the validation set (checked every 2000
@@ -337,11 +337,11 @@ def paper_recipe(protocol: str = "decoder_eval", **overrides: Any) -> Recognizer
     ``val_source=SCENE_TEXT_VAL_SOURCE``); synthetic sources need explicit sizes."""
     classes = {"decoder_eval": DecoderEvalConfig, "finetune": FinetuneConfig, "supervised": FinetuneConfig}
     if protocol not in classes:
-        raise ValueError(f"paper_recipe: protocol must be one of {sorted(classes)}, got {protocol!r}")
+        raise ValueError(f"paper_recognizer_recipe: protocol must be one of {sorted(classes)}, got {protocol!r}")
     base = dict(_PAPER)
     data = overrides.get("data", RecognizerTrainConfig.data)
     if str(data).startswith("synthetic-"):
         base.update(train_size=100_000, val_size=5_000, test_size=5_000)
     if protocol == "supervised":
         base.update(checkpoint="random", method="supervised")
-    return classes[protocol].from_dict({**base, **overrides}, source=f"paper_recipe({protocol!r})")
+    return classes[protocol].from_dict({**base, **overrides}, source=f"paper_recognizer_recipe({protocol!r})")

@@ -33,15 +33,6 @@ VAL_METRICS = ("acc", "ed1", "cer", "wer")
 TRAIN_SCALARS = ("train/loss", "train/lr", "train/images_per_s") + tuple(f"val/{k}" for k in VAL_METRICS)
 
 
-def resolve_device(name: str) -> torch.device:
-    """"auto" -> cuda when available, else cpu; "cuda" without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device: 'cuda' requested but torch.cuda.is_available() is False")
-    return torch.device(name)
-
-
 def _collate(batch: list[dict]) -> dict:
     from seqclr.data.dataset import collate_words
 

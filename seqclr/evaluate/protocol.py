@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from seqclr.data.skips import skipped_report
+from seqclr.devices import resolve_device
 from seqclr.evaluate.config import RecognizerTrainConfig
 from seqclr.evaluate.data import (
     build_split,
@@ -33,7 +34,7 @@ from seqclr.evaluate.data import (
     too_long_report,
     training_subset,
 )
-from seqclr.evaluate.loop import TRAIN_SCALARS, VAL_METRICS, evaluate_recognizer, resolve_device, train_recognizer
+from seqclr.evaluate.loop import TRAIN_SCALARS, VAL_METRICS, evaluate_recognizer, train_recognizer
 from seqclr.evaluate.recognizer_file import FILENAME as RECOGNIZER_FILE
 from seqclr.evaluate.recognizer_file import preprocessing_of, save_recognizer
 from seqclr.evaluate.results import write_results

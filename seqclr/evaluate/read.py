@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
 
     from seqclr.data.readers.base import DataError
-    from seqclr.evaluate.loop import resolve_device
+    from seqclr.devices import resolve_device
     from seqclr.evaluate.recognizer_file import load_image, load_recognizer, read_images
     from seqclr.train.checkpoint import CheckpointError
 

@@ -330,17 +330,6 @@ def wer_figure(rows: Iterable[dict], floor: float = 1e-3, errorbar: str = "sd"):
     return fig
 
 
-def figure_png(fig, dpi: int = 110) -> bytes:
-    """PNG bytes of a matplotlib figure, which is then closed (notebooks display the bytes, so
-    the output does not depend on the kernel's matplotlib backend)."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ FEATURE = {"simclr": "V"}
 # The recognizer recipe of the CPU study, chosen by the recipe sweep (seqclr.evaluate.recipe_sweep,
 # outputs/reference/hw-v2/sweep: best validation accuracy for the same CPU time): the `cpu` encoder,
 # Adam lr 1e-3, batch 32, a short warm-up, the full rate for half the run, then a half-cosine to 1%
-# (appendix D's steps at 60/80% stay in paper_recipe; on this budget they trail, see the sweep).
+# (appendix D's steps at 60/80% stay in paper_recognizer_recipe; on this budget they trail, see the sweep).
 CPU_RECIPE = dict(optimizer="adam", lr=1e-3, lr_schedule="cosine", warmup_iterations=100, decay_start=0.5,
                   lr_gamma=0.01, grad_clip=5.0, batch_size=32)
 

@@ -13,7 +13,8 @@ import numpy as np
 
 from seqclr.augment.spec import AugmentSpec, get_spec, save_spec, spec_yaml
 from seqclr.explorer.params import MAX_SAMPLES, ExplorerParams
-from seqclr.explorer.views import augment_views, counter_examples_figure, figure_png, views_figure
+from seqclr.explorer.views import augment_views, counter_examples_figure, views_figure
+from seqclr.plots import figure_png
 
 
 def open_source(source: str, split: str):
@@ -131,7 +132,7 @@ class ExplorerState:
 
     def views_png(self) -> bytes:
         self.renders += 1
-        return figure_png(self.views_figure())
+        return figure_png(self.views_figure(), dpi=100, tight=False)
 
     # -- internals ---------------------------------------------------------------------------
     def _reload(self) -> None:

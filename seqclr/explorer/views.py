@@ -4,8 +4,6 @@ counter-examples (flip, aggressive horizontal crop)."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import torch
 
@@ -122,8 +120,3 @@ def counter_examples_figure(images: np.ndarray, labels: list[str], frames: int, 
     return fig
 
 
-def figure_png(fig, dpi: int = 100) -> bytes:
-    """PNG bytes of a matplotlib figure (what the ipywidgets Image shows)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()

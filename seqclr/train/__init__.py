@@ -1,7 +1,7 @@
 """SeqCLR pretraining: config, loop, checkpoints, multi-GPU launch."""
 
 from seqclr.train.checkpoint import CheckpointError, load_checkpoint, load_encoder, load_latest, save_checkpoint, save_encoder
-from seqclr.train.config import PretrainConfig, paper_recipe
+from seqclr.train.config import PretrainConfig, paper_pretrain_recipe
 from seqclr.train.launch import launch_local
 from seqclr.train.loop import NonFiniteLossError, StepInfo, pretrain, read_loss_csv
 
@@ -14,7 +14,7 @@ __all__ = [
     "load_checkpoint",
     "load_encoder",
     "load_latest",
-    "paper_recipe",
+    "paper_pretrain_recipe",
     "pretrain",
     "read_loss_csv",
     "save_checkpoint",

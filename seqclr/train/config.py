@@ -1,7 +1,7 @@
 """Pretraining configuration: one typed, validated dataclass whose defaults ARE the CPU demo.
 
 The defaults train the ``tiny`` encoder on embedded synthetic handwriting on a 2-core CPU in a few
-minutes (the loss falls visibly). The paper's recipe (appendix D) is :func:`paper_recipe`:
+minutes (the loss falls visibly). The paper's recipe (appendix D) is :func:`paper_pretrain_recipe`:
 AdaDelta lr 10, rho 0.95, clip 5, weight decay 1e-4, lr / 10 at 60% and 80% of training,
 batch 1024 (256 for frame-to-instance), 200K iterations for handwriting, 400K for scene text
 (300K / 600K for frame-to-instance).
@@ -341,7 +341,7 @@ class PretrainConfig(ConfigIO):
         kw.update(n_instances=self.n_instances, proj_dim=self.proj_dim, proj_hidden=self.proj_hidden, input_width=self.width)
         return kw
 
-def paper_recipe(domain: str = "handwriting", method: str = "seqclr-window", **overrides: Any) -> PretrainConfig:
+def paper_pretrain_recipe(domain: str = "handwriting", method: str = "seqclr-window", **overrides: Any) -> PretrainConfig:
     """Appendix D's pretraining recipe for ``domain`` ("handwriting" | "scene") and ``method``:
     the paper encoder, batch 1024 (256 for frame-to-instance) and 200K/400K iterations
     (300K/600K for frame-to-instance). Data fields are left to ``overrides``."""
@@ -367,4 +367,4 @@ def paper_recipe(domain: str = "handwriting", method: str = "seqclr-window", **o
         log_every=100,
         num_workers=8,
     )
-    return PretrainConfig.from_dict({**base, **overrides}, source="paper_recipe()")
+    return PretrainConfig.from_dict({**base, **overrides}, source="paper_pretrain_recipe()")

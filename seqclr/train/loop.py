@@ -117,7 +117,7 @@ def augment_generator(seed: int, rank: int) -> torch.Generator:
 # ------------------------------------------------------------------------------------------
 
 
-def build_model(cfg: PretrainConfig) -> nn.Module:
+def build_seqclr_model(cfg: PretrainConfig) -> nn.Module:
     """SeqCLRModel for cfg's encoder preset and method (with overrides)."""
     from seqclr.contrastive.model import SeqCLRModel
     from seqclr.models.encoder import get_encoder_config
@@ -306,7 +306,7 @@ def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepIn
 
     # -- model (same initial weights on every rank), data, optimizer ---------------------------
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg)
+    model = build_seqclr_model(cfg)
     if ctx.distributed and cfg.sync_batchnorm:
         if device.type == "cuda":
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
