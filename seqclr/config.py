@@ -62,14 +62,13 @@ def coerce(value: Any, tp: Any, key: str, source: str | None = None) -> Any:
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
         for arg in args:
             if arg is type(None):
                 continue
             try:
                 return coerce(value, arg, key, source)
-            except ParameterError as err:
-                errors.append(err)
+            except ParameterError:
+                pass
         raise bad
     if origin is Literal:
         if value in args:

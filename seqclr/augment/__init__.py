@@ -8,8 +8,6 @@ from seqclr.augment.pipeline import (
     SeqCLRAugment,
     apply,
     from_uint8,
-    light_augment,
-    simclr_augment,
     to_uint8,
 )
 from seqclr.augment.plan import fixed_params, index_params, sample_params
@@ -34,13 +32,11 @@ __all__ = [
     "from_uint8",
     "get_spec",
     "index_params",
-    "light_augment",
     "light_spec",
     "load_spec",
     "sample_params",
     "save_spec",
     "seqclr_spec",
-    "simclr_augment",
     "simclr_spec",
     "spec_digest",
     "to_uint8",

@@ -341,8 +341,3 @@ def geometric_grid(
 def warp(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     """Bilinear ``grid_sample`` with edge replication (imgaug ``mode='edge'``)."""
     return F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="border", align_corners=False)
-
-
-def warp_matrix(x: torch.Tensor, m) -> torch.Tensor:
-    """Warp x by a single output->source map per image (N, 3, 3)."""
-    return warp(x, geometric_grid(x.shape[-2], x.shape[-1], m, device=x.device))

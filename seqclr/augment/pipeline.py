@@ -126,16 +126,6 @@ class SeqCLRAugment(torch.nn.Module):
         return f"ops={ops}, composition={self.spec.composition!r}, backend={self.backend!r}"
 
 
-def light_augment() -> SeqCLRAugment:
-    """Decoder-training augmentation (light crop, linear contrast, blur)."""
-    return SeqCLRAugment("light")
-
-
-def simclr_augment() -> SeqCLRAugment:
-    """SimCLR's sequence-breaking augmentation, grayscale."""
-    return SeqCLRAugment("simclr")
-
-
 def from_uint8(images: np.ndarray | torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:
     """uint8 (N, H, W) (0 = ink, 255 = paper) -> float32 (N, 1, H, W) in [0, 1]."""
     t = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)

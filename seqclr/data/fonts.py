@@ -88,13 +88,6 @@ class FontFace:
         return f"{self.family}/{self.path.name}"
 
 
-def installed_families() -> dict[str, tuple[Path, ...]]:
-    """Installed fontpkg families: slug -> font file paths (via the fontpkg registry)."""
-    import fontpkg  # imported here: a missing fontpkg should fail when fonts are needed, not at import
-
-    return {slug: tuple(f.path for f in fam.files) for slug, fam in fontpkg.families().items()}
-
-
 REGULAR_WEIGHT = 400
 MIN_WEIGHT = 300  # thinner static weights (Lato Thin, ExtraLight) vanish at 32 px height: not used
 
@@ -226,13 +219,3 @@ def family_faces(families: tuple[str, ...], what: str = "") -> tuple[FontFace, .
             + ", ".join(f"fontpkg-{s}" for s in families)
         )
     return tuple(faces)
-
-
-def missing_families() -> list[str]:
-    """Split families whose fontpkg package is not installed (reported, not fatal)."""
-    import fontpkg
-
-    fams = fontpkg.families()
-    return sorted(
-        {s for splits in FONT_SPLITS.values() for names in splits.values() for s in names} - set(fams)
-    )

@@ -200,10 +200,8 @@ class RecognizerTrainConfig(ConfigIO):
 
         one_of("data", DATA_SOURCES)
         self._check_data(bad)
-        try:
-            from seqclr.data.charset import CHARSET_NAMES
-        except ImportError:
-            CHARSET_NAMES = (self.charset,)
+        from seqclr.data.charset import CHARSET_NAMES
+
         one_of("charset", tuple(CHARSET_NAMES))
         if self.height != 32:
             raise bad("height", "32 (the encoders are built for 32-pixel-high images)")

@@ -92,10 +92,6 @@ class EncoderOutput:
     H: torch.Tensor
     lengths: torch.Tensor
 
-    @property
-    def mask(self) -> torch.Tensor:
-        return lengths_to_mask(self.lengths, self.V.size(1))
-
     def representation(self, kind: str) -> torch.Tensor:
         """R for the contrastive loss: "V", "H" or "HV" (concat [H, V] on the feature axis)."""
         if kind == "V":

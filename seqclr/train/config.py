@@ -200,13 +200,9 @@ class PretrainConfig(ConfigIO):
             raise bad("height", "32 (the encoders are built for 32-pixel-high images)")
         if self.width < 8:
             raise bad("width", ">= 8")
-        try:
-            from seqclr.models.encoder import ENCODER_PRESETS
+        from seqclr.models.encoder import ENCODER_PRESETS
 
-            presets = tuple(ENCODER_PRESETS)
-        except ImportError:  # models not importable: only check it is a name
-            presets = (self.encoder,)
-        one_of("encoder", presets)
+        one_of("encoder", tuple(ENCODER_PRESETS))
         one_of("method", METHODS)
         one_of("representation", REPRESENTATIONS, allow_none=True)
         one_of("head", HEADS, allow_none=True)
