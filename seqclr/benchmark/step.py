@@ -1,8 +1,9 @@
 """One pretraining step built from toggles, for timing and ablations.
 
-It does what seqclr.train.loop does per iteration (uint8 batch on the device -> two augmented
-views on the device -> encoder, head, instance mapping -> eq. (1) loss -> backward -> clip ->
-AdaDelta step), with each optimization a switch so it can be measured before and after.
+Each call runs :func:`seqclr.train.step.contrastive_step`, the step seqclr.train.loop runs per
+iteration (uint8 batch on the device -> two augmented views on the device -> encoder, head,
+instance mapping -> eq. (1) loss -> backward -> clip -> AdaDelta step), with each optimization a
+switch so it can be measured before and after.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
+
+from seqclr.train.step import contrastive_loss, contrastive_step, two_views
 
 
 @dataclass(frozen=True)
@@ -82,19 +85,14 @@ class PretrainStep:
 
     def views(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = images.to(torch.float32).div_(255.0) if images.dtype == torch.uint8 else images
-        with torch.no_grad():
-            x_a, x_b = self.augment(x, generator=self.generator), self.augment(x, generator=self.generator)
+        x_a, x_b = two_views(self.augment, x, self.generator)
         if self.opts.channels_last:
             x_a = x_a.contiguous(memory_format=torch.channels_last)
             x_b = x_b.contiguous(memory_format=torch.channels_last)
         return x_a, x_b
 
     def loss(self, x_a: torch.Tensor, x_b: torch.Tensor) -> torch.Tensor:
-        from seqclr.contrastive.loss import seqclr_nce_loss
-
-        with self.autocast():
-            z_a, z_b = self.model(x_a, x_b)
-        return seqclr_nce_loss(z_a.float(), z_b.float(), tau=self.tau, chunk_size=self.opts.loss_chunk)
+        return contrastive_loss(self.model, x_a, x_b, tau=self.tau, chunk_size=self.opts.loss_chunk, autocast=self.autocast)
 
     def forward_backward(self, x_a: torch.Tensor, x_b: torch.Tensor) -> torch.Tensor:
         loss = self.loss(x_a, x_b)
@@ -103,11 +101,11 @@ class PretrainStep:
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         x_a, x_b = self.views(images)
-        loss = self.forward_backward(x_a, x_b)
-        nn.utils.clip_grad_norm_(self.model.parameters(), 5.0, foreach=self.opts.foreach or None)
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return loss.detach()
+        loss, _ = contrastive_step(
+            self.model, self.optimizer, x_a, x_b, tau=self.tau, chunk_size=self.opts.loss_chunk, autocast=self.autocast,
+            grad_clip=5.0, foreach=self.opts.foreach or None,
+        )  # fmt: skip
+        return loss
 
 
 def encoder_throughput(preset: str, batch: int, width: int, iters: int, device: str, channels_last: bool = False,

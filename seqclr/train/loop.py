@@ -42,6 +42,7 @@ from seqclr.train.config import PretrainConfig
 from seqclr.train.run_folder import RunFolderError, check_resume, config_record, new_run_folder
 from seqclr.train.run_logger import RunLogger, require_logger
 from seqclr.train.schedule import build_optimizer, build_scheduler
+from seqclr.train.step import contrastive_step, two_views
 
 class NonFiniteLossError(RuntimeError):
     """The loss or the gradients became NaN or infinite; the message names the step and the last
@@ -136,7 +137,7 @@ def build_augment(cfg: PretrainConfig) -> nn.Module:
 def make_views(augment: nn.Module, images: torch.Tensor, cfg: PretrainConfig, generator: torch.Generator):
     """(x_a, x_b, spans): two augmented views, content-shifted apart when ``view_shift`` > 0
     (seqclr.augment.view_shift; spans None otherwise)."""
-    x_a, x_b = augment(images, generator=generator), augment(images, generator=generator)
+    x_a, x_b = two_views(augment, images, generator)
     if not cfg.view_shift:
         return x_a, x_b, None
     from seqclr.augment.view_shift import shift_views
@@ -285,240 +286,287 @@ def pretrain(cfg: PretrainConfig, on_step: Callable[[StepInfo], None] | None = N
 
 
 def _pretrain(cfg: PretrainConfig, ctx: D.DistContext, on_step: Callable[[StepInfo], None] | None) -> dict:
-    from seqclr.contrastive.loss import seqclr_nce_loss
-    from seqclr.data.skips import skipped_report
-    from seqclr.train.data import build_batches
-
     t_setup = time.perf_counter()
-    out = Path(cfg.output_dir)
-    device, world = ctx.device, ctx.world_size
-    if cfg.batch_size % world:
-        raise ValueError(f"batch_size {cfg.batch_size} must be a multiple of the number of processes {world}")
-    # -- the folder and the resume checkpoint: rank 0 decides, every rank loads the same file --
+    if cfg.batch_size % ctx.world_size:
+        raise ValueError(f"batch_size {cfg.batch_size} must be a multiple of the number of processes {ctx.world_size}")
+    state = _resume_state(cfg, ctx)
+    run = _Run(cfg, ctx)
+    if state is not None:
+        run.restore(state)
+    del state
+    run.start()
+    try:
+        run.train(on_step)
+    finally:
+        run.close()
+    return run.finish(t_setup)
+
+
+def _resume_state(cfg: PretrainConfig, ctx: D.DistContext) -> dict | None:
+    """The folder and the resume checkpoint: rank 0 decides, every rank loads the same file
+    (None: a run from scratch). Another config stops here, before any compute."""
     resume_path = D.broadcast_object(_resume_target(cfg, ctx) if ctx.is_main else None, ctx)
     if isinstance(resume_path, RunFolderError):
         raise resume_path
-    state = None
-    if resume_path is not None:
-        state, used = load_latest(resume_path)
-        check_resume(state["config"], cfg, used)  # another config: stop before any compute
-        _log(ctx, f"resume: {used} (step {state['step']})")
+    if resume_path is None:
+        return None
+    state, used = load_latest(resume_path)
+    check_resume(state["config"], cfg, used)
+    _log(ctx, f"resume: {used} (step {state['step']})")
+    return state
 
-    # -- model (same initial weights on every rank), data, optimizer ---------------------------
+
+def _build_model(cfg: PretrainConfig, ctx: D.DistContext) -> tuple[nn.Module, bool]:
+    """(the model on the device, same initial weights on every rank; whether it is channels-last)."""
     torch.manual_seed(cfg.seed)
     model = build_seqclr_model(cfg)
     if ctx.distributed and cfg.sync_batchnorm:
-        if device.type == "cuda":
+        if ctx.device.type == "cuda":
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         else:
             _log(ctx, "sync_batchnorm: SyncBatchNorm needs CUDA; keeping per-process BatchNorm on CPU")
-    channels_last = cfg.channels_last and device.type == "cuda"
-    model = model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)
-    seed_everything(cfg.seed, ctx.rank)
-    try:
-        batches = build_batches(cfg, ctx.rank, world, pin=device.type == "cuda", device=device)
-    except ValueError as err:
-        raise ValueError(f"data {cfg.data!r} (data_size={cfg.data_size}, batch_size={cfg.batch_size}): {err}") from err
-    steps_per_epoch = batches.sampler.steps_per_epoch
-    if ctx.is_main:  # written once the config, the folder and the data have passed their checks
-        out.mkdir(parents=True, exist_ok=True)
-        cfg.to_yaml(out / "config.yaml")
-    augment = build_augment(cfg).to(device)
-    aug_gen = augment_generator(cfg.seed, ctx.rank)
-    optimizer = build_optimizer(model.parameters(), cfg)
-    scheduler = build_scheduler(optimizer, cfg)
+    channels_last = cfg.channels_last and ctx.device.type == "cuda"
+    model = model.to(ctx.device, memory_format=torch.channels_last) if channels_last else model.to(ctx.device)
+    return model, channels_last
 
-    step, epoch, step_in_epoch = 0, 0, 0
-    losses: list[float] = []
-    lrs: list[float] = []
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step, epoch, step_in_epoch = int(state["step"]), int(state["epoch"]), int(state["step_in_epoch"])
-        losses = state["history"]["loss"].tolist()[:step]
-        lrs = state["history"]["lr"].tolist()[:step]
-        if int(state["world_size"]) == world:
-            set_rng_state(state["rng"][ctx.rank], aug_gen, device)
-        else:
-            _log(ctx, f"resume: saved with {state['world_size']} processes, now {world}: RNG streams re-seeded")
-            seed_everything(cfg.seed + step, ctx.rank)
-            aug_gen = augment_generator(cfg.seed + step, ctx.rank)
-    resumed_from = step
-    del state
 
+def _wrap_model(cfg: PretrainConfig, ctx: D.DistContext, model: nn.Module) -> nn.Module:
+    """What runs forward: DDP across ranks, torch.compile'd with ``cfg.compile``."""
     train_model: nn.Module = model
     if ctx.distributed:
         # SimCLR on V leaves the BiLSTM unused: DDP must then not wait for its gradients.
         unused = cfg.model_kwargs()["representation"] == "V"
         train_model = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=unused
+            model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None, find_unused_parameters=unused
         )
     if cfg.compile:
         train_model = torch.compile(train_model)
-    bf16 = use_bf16(cfg, device)
-    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+    return train_model
 
-    # -- training --------------------------------------------------------------------------
-    sync_every = 1 if device.type == "cpu" else cfg.log_every
-    pending: list[torch.Tensor] = []  # this rank's loss shares not yet checked / logged
-    norms: list[torch.Tensor] = []  # the gradient norms of the same steps (equal on every rank)
-    ckpt_step = resumed_from if resumed_from else None
 
-    def _ckpt_path(at: int | None) -> str | None:
-        return None if at is None else f"{out / 'last.pt'} (step {at})"
-    progress = _Progress(cfg, ctx, initial=step)
-    run_log = RunLogger(cfg.logger if ctx.is_main else "none", out, resume_step=resumed_from or None)
-    t_start = time.perf_counter()
-    t_first: float | None = None
-    steps_this_run = 0
+class _Run:
+    """One process's pretraining run: the model, data and optimizer, the position in the data,
+    the loss history, and the step loop that reads and updates them."""
 
-    def flush() -> None:
+    def __init__(self, cfg: PretrainConfig, ctx: D.DistContext) -> None:
+        from seqclr.train.data import build_batches
+
+        self.cfg, self.ctx, self.out = cfg, ctx, Path(cfg.output_dir)
+        self.device, self.world = ctx.device, ctx.world_size
+        self.model, self.channels_last = _build_model(cfg, ctx)
+        seed_everything(cfg.seed, ctx.rank)
+        try:
+            self.batches = build_batches(cfg, ctx.rank, self.world, pin=self.device.type == "cuda", device=self.device)
+        except ValueError as err:
+            raise ValueError(f"data {cfg.data!r} (data_size={cfg.data_size}, batch_size={cfg.batch_size}): {err}") from err
+        self.steps_per_epoch = self.batches.sampler.steps_per_epoch
+        if ctx.is_main:  # written once the config, the folder and the data have passed their checks
+            self.out.mkdir(parents=True, exist_ok=True)
+            cfg.to_yaml(self.out / "config.yaml")
+        self.augment = build_augment(cfg).to(self.device)
+        self.aug_gen = augment_generator(cfg.seed, ctx.rank)
+        self.optimizer = build_optimizer(self.model.parameters(), cfg)
+        self.scheduler = build_scheduler(self.optimizer, cfg)
+        self.step, self.epoch, self.step_in_epoch = 0, 0, 0
+        self.losses: list[float] = []
+        self.lrs: list[float] = []
+
+    def restore(self, state: dict) -> None:
+        """Weights, optimizer, schedule, data position, history and (same world size) every RNG."""
+        cfg, ctx = self.cfg, self.ctx
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.epoch, self.step_in_epoch = int(state["step"]), int(state["epoch"]), int(state["step_in_epoch"])
+        self.losses = state["history"]["loss"].tolist()[: self.step]
+        self.lrs = state["history"]["lr"].tolist()[: self.step]
+        if int(state["world_size"]) == self.world:
+            set_rng_state(state["rng"][ctx.rank], self.aug_gen, self.device)
+        else:
+            _log(ctx, f"resume: saved with {state['world_size']} processes, now {self.world}: RNG streams re-seeded")
+            seed_everything(cfg.seed + self.step, ctx.rank)
+            self.aug_gen = augment_generator(cfg.seed + self.step, ctx.rank)
+
+    def start(self) -> None:
+        """The wrapped model, precision, the progress bar and the run logger; the clock starts."""
+        cfg, ctx = self.cfg, self.ctx
+        self.resumed_from = self.step
+        self.train_model = _wrap_model(cfg, ctx, self.model)
+        self.bf16 = use_bf16(cfg, self.device)
+        self.autocast = (lambda: torch.autocast(self.device.type, dtype=torch.bfloat16)) if self.bf16 else contextlib.nullcontext
+        self.sync_every = 1 if self.device.type == "cpu" else cfg.log_every
+        self.pending: list[torch.Tensor] = []  # this rank's loss shares not yet checked / logged
+        self.norms: list[torch.Tensor] = []  # the gradient norms of the same steps (equal on every rank)
+        self.ckpt_step = self.resumed_from if self.resumed_from else None
+        self.progress = _Progress(cfg, ctx, initial=self.step)
+        self.run_log = RunLogger(cfg.logger if ctx.is_main else "none", self.out, resume_step=self.resumed_from or None)
+        self.t_start = time.perf_counter()
+        self.t_first: float | None = None
+        self.steps_this_run = 0
+
+    def _ckpt_path(self) -> str | None:
+        return None if self.ckpt_step is None else f"{self.out / 'last.pt'} (step {self.ckpt_step})"
+
+    def train(self, on_step: Callable[[StepInfo], None] | None) -> None:
+        self.train_model.train()
+        while self.step < self.cfg.iterations:
+            if self.step_in_epoch >= self.steps_per_epoch:
+                self.epoch, self.step_in_epoch = self.epoch + 1, 0
+            for images in self.batches.epoch_batches(self.epoch, self.step_in_epoch):
+                loss = self._train_step(images)
+                if self._after_step(loss, on_step):
+                    return
+
+    def _train_step(self, images: torch.Tensor) -> torch.Tensor:
+        """One contrastive step (seqclr.train.step) on a batch; returns its loss (on the device)."""
+        cfg = self.cfg
+        images = images.to(self.device, non_blocking=True)
+        with torch.no_grad():
+            x_a, x_b, spans = make_views(self.augment, images, cfg, self.aug_gen)
+        if self.channels_last:
+            x_a = x_a.contiguous(memory_format=torch.channels_last)
+            x_b = x_b.contiguous(memory_format=torch.channels_last)
+        self.lrs.append(self.optimizer.param_groups[0]["lr"])
+        # the gradients' norm (clipped to grad_clip, if any): a non-finite one stops the run
+        # before the step on the CPU; on a GPU it is checked with the losses, before any checkpoint
+        loss, norm = contrastive_step(
+            self.train_model, self.optimizer, x_a, x_b, spans, tau=cfg.tau, chunk_size=cfg.loss_chunk_size,
+            world_size=self.world, autocast=self.autocast, grad_clip=cfg.grad_clip,
+            parameters=self.model.parameters(), before_update=self._check_now if self.sync_every == 1 else None,
+        )  # fmt: skip
+        self.norms.append(norm)
+        self.scheduler.step()
+        self.step += 1
+        self.step_in_epoch += 1
+        self.steps_this_run += 1
+        self.pending.append(loss)
+        self.progress.update()
+        return loss
+
+    def _check_now(self, loss: torch.Tensor, norm: torch.Tensor) -> None:
+        """Stop before the optimizer step on a non-finite loss or gradient (CPU: synced anyway)."""
+        if what := _nonfinite(loss.item() * self.world, norm.item()):
+            stop = "stopped before the optimizer step"
+            step = self.step + 1
+            raise NonFiniteLossError(nonfinite_message(what, step, self._ckpt_path(), self.cfg, stop), step)
+
+    def _after_step(self, loss: torch.Tensor, on_step: Callable[[StepInfo], None] | None) -> bool:
+        """Check / log / checkpoint as due, call ``on_step``; True after the last step."""
+        cfg, step = self.cfg, self.step
+        last = step >= cfg.iterations
+        if step % self.sync_every == 0 or step % cfg.checkpoint_every == 0 or last or self.t_first is None:
+            self.flush()
+        if self.t_first is None:
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            self.t_first = time.perf_counter()
+        if step % cfg.log_every == 0 or last:
+            elapsed = time.perf_counter() - self.t_first
+            n = self.steps_this_run
+            ips = (n - 1) * cfg.batch_size / elapsed if n > 1 and elapsed > 0 else float("nan")
+            self.progress.postfix(loss=f"{self.losses[-1]:.4f}", img_s=f"{ips:.1f}", lr=f"{self.lrs[-1]:.3g}")
+            self.run_log.log_scalars(step, {"train/images_per_s": ips if math.isfinite(ips) else None})
+        if step % cfg.checkpoint_every == 0 or last:
+            self.checkpoint()
+        if on_step is not None:
+            on_step(StepInfo(step, self.epoch, self.step_in_epoch, loss, self.model, self.optimizer, self.out))
+        return last
+
+    def flush(self) -> None:
         """Move pending losses to the host (summed over ranks), check them, update the log."""
-        if not pending:
+        if not self.pending:
             return
-        vals = torch.stack(pending).float()
-        if ctx.distributed:
+        vals = torch.stack(self.pending).float()
+        if self.ctx.distributed:
             torch.distributed.all_reduce(vals)
         vals_list = vals.tolist()
-        norm_list = torch.stack(norms).float().tolist()
-        first = len(losses) + 1
-        pending.clear()
-        norms.clear()
+        norm_list = torch.stack(self.norms).float().tolist()
+        first = len(self.losses) + 1
+        self.pending.clear()
+        self.norms.clear()
         for i, (v, g) in enumerate(zip(vals_list, norm_list)):
             if what := _nonfinite(v, g):
-                losses.extend(vals_list[:i])
-                raise NonFiniteLossError(nonfinite_message(what, first + i, _ckpt_path(ckpt_step), cfg), first + i)
-            run_log.log_scalars(first + i, {"train/loss": v, "train/lr": lrs[first + i - 1]})
-        losses.extend(vals_list)
+                self.losses.extend(vals_list[:i])
+                raise NonFiniteLossError(nonfinite_message(what, first + i, self._ckpt_path(), self.cfg), first + i)
+            self.run_log.log_scalars(first + i, {"train/loss": v, "train/lr": self.lrs[first + i - 1]})
+        self.losses.extend(vals_list)
 
-    def checkpoint() -> None:
-        nonlocal ckpt_step
-        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):  # last guard: never save non-finite weights
-            raise NonFiniteLossError(nonfinite_message("non-finite weights", step, _ckpt_path(ckpt_step), cfg), step)
-        rngs = D.all_gather_objects(rng_state(aug_gen, device), ctx)
-        if ctx.is_main:
+    def checkpoint(self) -> None:
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):  # last guard: never save non-finite weights
+            raise NonFiniteLossError(nonfinite_message("non-finite weights", self.step, self._ckpt_path(), self.cfg), self.step)
+        rngs = D.all_gather_objects(rng_state(self.aug_gen, self.device), self.ctx)
+        if self.ctx.is_main:
+            history = {"loss": torch.tensor(self.losses, dtype=torch.float64), "lr": torch.tensor(self.lrs, dtype=torch.float64)}
             save_checkpoint(
                 {
-                    "step": step,
-                    "epoch": epoch,
-                    "step_in_epoch": step_in_epoch,
-                    "world_size": world,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
+                    "step": self.step,
+                    "epoch": self.epoch,
+                    "step_in_epoch": self.step_in_epoch,
+                    "world_size": self.world,
+                    "model": self.model.state_dict(),
+                    "optimizer": self.optimizer.state_dict(),
+                    "scheduler": self.scheduler.state_dict(),
                     "rng": rngs,
-                    "history": {"loss": torch.tensor(losses, dtype=torch.float64), "lr": torch.tensor(lrs, dtype=torch.float64)},
-                    "config": config_record(cfg),
+                    "history": history,
+                    "config": config_record(self.cfg),
                 },
-                out,
+                self.out,
             )
-        ckpt_step = step
+        self.ckpt_step = self.step
 
-    try:
-        train_model.train()
-        while step < cfg.iterations:
-            if step_in_epoch >= steps_per_epoch:
-                epoch, step_in_epoch = epoch + 1, 0
-            for images in batches.epoch_batches(epoch, step_in_epoch):
-                images = images.to(device, non_blocking=True)
-                with torch.no_grad():
-                    x_a, x_b, spans = make_views(augment, images, cfg, aug_gen)
-                if channels_last:
-                    x_a = x_a.contiguous(memory_format=torch.channels_last)
-                    x_b = x_b.contiguous(memory_format=torch.channels_last)
-                lrs.append(optimizer.param_groups[0]["lr"])
-                with autocast():
-                    z_a, z_b = train_model(x_a, x_b) if spans is None else train_model(x_a, x_b, spans=spans)
-                loss = seqclr_nce_loss(
-                    z_a.float(), z_b.float(), tau=cfg.tau, chunk_size=cfg.loss_chunk_size, distributed=ctx.distributed
-                )
-                # Each rank holds its share of the total loss; DDP averages gradients over ranks,
-                # so scaling by the world size gives the gradient of the total (single-process) loss.
-                (loss * world if ctx.distributed else loss).backward()
-                # the gradients' norm (clipped to grad_clip, if any): a non-finite one stops the run
-                # before the step on the CPU; on a GPU it is checked with the losses, before any checkpoint
-                norm = nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip if cfg.grad_clip is not None else math.inf)
-                if sync_every == 1 and (what := _nonfinite(loss.item() * world, norm.item())):
-                    stop = "stopped before the optimizer step"
-                    raise NonFiniteLossError(nonfinite_message(what, step + 1, _ckpt_path(ckpt_step), cfg, stop), step + 1)
-                norms.append(norm.detach())
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                scheduler.step()
-                step += 1
-                step_in_epoch += 1
-                steps_this_run += 1
-                pending.append(loss.detach())
-                progress.update()
-
-                last = step >= cfg.iterations
-                if step % sync_every == 0 or step % cfg.checkpoint_every == 0 or last or t_first is None:
-                    flush()
-                if t_first is None:
-                    if device.type == "cuda":
-                        torch.cuda.synchronize(device)
-                    t_first = time.perf_counter()
-                if step % cfg.log_every == 0 or last:
-                    elapsed = time.perf_counter() - t_first
-                    ips = (steps_this_run - 1) * cfg.batch_size / elapsed if steps_this_run > 1 and elapsed > 0 else float("nan")
-                    progress.postfix(loss=f"{losses[-1]:.4f}", img_s=f"{ips:.1f}", lr=f"{lrs[-1]:.3g}")
-                    run_log.log_scalars(step, {"train/images_per_s": ips if math.isfinite(ips) else None})
-                if step % cfg.checkpoint_every == 0 or last:
-                    checkpoint()
-                if on_step is not None:
-                    on_step(StepInfo(step, epoch, step_in_epoch, loss.detach(), model, optimizer, out))
-                if last:
-                    break
-            else:
-                continue
-            break
-    finally:
-        progress.close()
-        run_log.close()
+    def close(self) -> None:
+        """The bar and the logger closed, loss.csv and loss.png written (also after an error)."""
+        self.progress.close()
+        self.run_log.close()
         with contextlib.suppress(Exception):
-            lrs = lrs[: len(losses)]
-            if ctx.is_main and losses:
-                write_loss_csv(out / "loss.csv", losses, lrs)
-                plot_loss(out / "loss.png", losses, f"{cfg.method}, {cfg.encoder} encoder, batch {cfg.batch_size}")
+            self.lrs = self.lrs[: len(self.losses)]
+            if self.ctx.is_main and self.losses:
+                cfg = self.cfg
+                write_loss_csv(self.out / "loss.csv", self.losses, self.lrs)
+                plot_loss(self.out / "loss.png", self.losses, f"{cfg.method}, {cfg.encoder} encoder, batch {cfg.batch_size}")
 
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    t_end = time.perf_counter()
-    train_time = t_end - t_start
-    timed = t_end - (t_first or t_start)
-    ips = (steps_this_run - 1) * cfg.batch_size / timed if steps_this_run > 1 and timed > 0 else float("nan")
-    tail = losses[-10:]
-    metrics = {
-        "status": "completed",
-        "steps": step,
-        "steps_this_run": steps_this_run,
-        "resumed_from_step": resumed_from,
-        "initial_loss": losses[0] if losses else None,
-        "final_loss": losses[-1] if losses else None,
-        "final_loss_mean10": float(np.mean(tail)) if tail else None,
-        "images_per_s": ips if math.isfinite(ips) else None,  # None: fewer than 2 steps timed
-        "train_time_s": train_time,
-        "wall_time_s": t_end - t_setup,
-        "setup_time_s": t_start - t_setup,
-        "device": str(device),
-        "world_size": world,
-        "precision": "bf16" if bf16 else "fp32",
-        "num_parameters": sum(p.numel() for p in model.parameters()),
-        "encoder_parameters": sum(p.numel() for p in model.encoder.parameters()),
-        "skipped": skipped_report(batches),  # items dropped under on_error: skip: [{"where", "reason"}]
-        "config": cfg.to_dict(),
-        **cfg.augmentation_record(),  # the spec's content and digest (config names a spec file by path)
-    }
-    if ctx.is_main:
-        save_encoder(out / "encoder.pt", model.encoder, cfg)
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
-        _log(
-            ctx,
-            f"pretrain: {step} steps, loss {metrics['initial_loss']:.4f} -> {metrics['final_loss']:.4f}, "
-            f"{ips:.1f} images/s, {metrics['wall_time_s']:.1f} s end to end; outputs in {out}",
-        )
-    return metrics
+    def finish(self, t_setup: float) -> dict:
+        """The metrics, written with the encoder by rank 0."""
+        from seqclr.data.skips import skipped_report
+
+        cfg, ctx, losses = self.cfg, self.ctx, self.losses
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        t_end = time.perf_counter()
+        timed = t_end - (self.t_first or self.t_start)
+        n = self.steps_this_run
+        ips = (n - 1) * cfg.batch_size / timed if n > 1 and timed > 0 else float("nan")
+        tail = losses[-10:]
+        metrics = {
+            "status": "completed",
+            "steps": self.step,
+            "steps_this_run": n,
+            "resumed_from_step": self.resumed_from,
+            "initial_loss": losses[0] if losses else None,
+            "final_loss": losses[-1] if losses else None,
+            "final_loss_mean10": float(np.mean(tail)) if tail else None,
+            "images_per_s": ips if math.isfinite(ips) else None,  # None: fewer than 2 steps timed
+            "train_time_s": t_end - self.t_start,
+            "wall_time_s": t_end - t_setup,
+            "setup_time_s": self.t_start - t_setup,
+            "device": str(self.device),
+            "world_size": self.world,
+            "precision": "bf16" if self.bf16 else "fp32",
+            "num_parameters": sum(p.numel() for p in self.model.parameters()),
+            "encoder_parameters": sum(p.numel() for p in self.model.encoder.parameters()),
+            "skipped": skipped_report(self.batches),  # items dropped under on_error: skip: [{"where", "reason"}]
+            "config": cfg.to_dict(),
+            **cfg.augmentation_record(),  # the spec's content and digest (config names a spec file by path)
+        }
+        if ctx.is_main:
+            save_encoder(self.out / "encoder.pt", self.model.encoder, cfg)
+            (self.out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+            _log(
+                ctx,
+                f"pretrain: {self.step} steps, loss {metrics['initial_loss']:.4f} -> {metrics['final_loss']:.4f}, "
+                f"{ips:.1f} images/s, {metrics['wall_time_s']:.1f} s end to end; outputs in {self.out}",
+            )
+        return metrics
 
 
 __all__ = ["NonFiniteLossError", "StepInfo", "pretrain", "read_loss_csv"]
