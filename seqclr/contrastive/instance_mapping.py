@@ -3,8 +3,8 @@ instances for the contrastive loss.
 
 * "all": all-to-instance, masked average of the T_i real frames -> N instances.
 * "window": window-to-instance, adaptive average pooling of the T_i real frames to T' instances
-  (default 5) -> N*T' instances. Bins match torch's adaptive_avg_pool1d per image:
-  start = floor(i*T_i/T'), end = ceil((i+1)*T_i/T'); done for the whole batch at once with a
+  (default 5) -> N*T' instances. Bins match torch's adaptive_avg_pool1d per image
+  (window_bounds: start = floor(i*T_i/T'), end = ceil((i+1)*T_i/T')); done for the whole batch at once with a
   (N, T', T) pooling-weight matrix built from the lengths.
 * "frame": frame-to-instance, every real frame -> sum_i T_i instances.
 
@@ -51,18 +51,28 @@ def all_to_instance(p: torch.Tensor, lengths: torch.Tensor | None = None) -> Ins
     return Instances(z, idx, torch.zeros_like(idx))
 
 
+def window_bounds(length: int | torch.Tensor, n_instances: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(start, end) frames of the ``n_instances`` windows over ``length`` frames, adaptive_avg_pool1d's
+    bins: start_i = floor(i * T / T'), end_i = ceil((i + 1) * T / T'). ``length``: an int (two (T',)
+    tensors) or a tensor of lengths (shape (..., T'))."""
+    length = torch.as_tensor(length)
+    i = torch.arange(n_instances, device=length.device)
+    length = length.unsqueeze(-1)
+    start = torch.div(i * length, n_instances, rounding_mode="floor")
+    end = torch.div((i + 1) * length + n_instances - 1, n_instances, rounding_mode="floor")
+    return start, end
+
+
 def adaptive_pool_weights(
     lengths: torch.Tensor, max_len: int, n_out: int, dtype=torch.float32, starts: torch.Tensor | None = None
 ) -> torch.Tensor:
     """(N, n_out, max_len) averaging weights reproducing adaptive_avg_pool1d on each
-    x[i, :, s_i : s_i + T_i] (``starts`` s_i, default 0: the content-aligned view shift)."""
-    i = torch.arange(n_out, device=lengths.device).view(1, -1, 1)
+    x[i, :, s_i : s_i + T_i] (``starts`` s_i, default 0: the content-aligned view shift), over the
+    bins of :func:`window_bounds`."""
     t = torch.arange(max_len, device=lengths.device).view(1, 1, -1)
     if starts is not None:
         t = t - starts.to(lengths.device).view(-1, 1, 1)
-    length = lengths.view(-1, 1, 1)
-    start = torch.div(i * length, n_out, rounding_mode="floor")
-    end = torch.div((i + 1) * length + n_out - 1, n_out, rounding_mode="floor")
+    start, end = (b.unsqueeze(-1) for b in window_bounds(lengths.reshape(-1), n_out))
     inside = (t >= start) & (t < end)
     return inside.to(dtype) / (end - start).to(dtype)
 

@@ -39,6 +39,7 @@ def preview_png(cfg: PretrainConfig, n: int = 4, seed: int | None = None) -> byt
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from seqclr.contrastive.instance_mapping import window_bounds
     from seqclr.data.skips import drop_skipped
     from seqclr.models.encoder import frames_for_width, get_encoder_config
     from seqclr.train.data import build_dataset
@@ -75,8 +76,7 @@ def preview_png(cfg: PretrainConfig, n: int = 4, seed: int | None = None) -> byt
             for k in range(1, t):
                 ax.axvline(k * w / t, color="tab:blue", lw=0.4, alpha=0.5)
             if mapping == "window":
-                for r in range(cfg.n_instances):
-                    lo, hi = (r * t) // cfg.n_instances, -(-((r + 1) * t) // cfg.n_instances)
+                for r, (lo, hi) in enumerate(zip(*(b.tolist() for b in window_bounds(t, cfg.n_instances)))):
                     ax.axvspan(lo * w / t, hi * w / t, ymin=0.0, ymax=0.08, color=f"C{r % 10}", alpha=0.8)
     fig.suptitle(f"{cfg.resolved_augmentation} augmentation; {cfg.method} ({mapping} mapping)", fontsize=10)
     fig.tight_layout()
