@@ -12,10 +12,11 @@ import torch
 from PIL import Image
 
 from seqclr.data.dataset import WordDataset
-from seqclr.data.packed import PackedBatches, PackedWords, pack_dataset
+from seqclr.data.packed import PackedWords, pack_dataset
 from seqclr.data.packed import main as pack_cli
 from seqclr.data.readers import DataError, LmdbWords, TsvWords, write_lmdb
 from seqclr.data.synthetic import SyntheticWords
+from seqclr.train.data import PackedBatches
 
 
 def _word(seed: int, h: int, w: int) -> np.ndarray:

@@ -62,20 +62,12 @@ def _augment(cfg: BenchmarkConfig, packed, dev: torch.device) -> dict:
 
 
 def _input(cfg: BenchmarkConfig, packed, dev: torch.device) -> dict:
-    from seqclr.data.packed import PackedBatches
+    from seqclr.train.data import PackedBatches
+    from seqclr.train.sampler import endless
 
     batches = PackedBatches(packed, cfg.batch, seed=cfg.seed, device=dev, as_float=True)
-    state = {"epoch": 0, "it": iter(batches.epoch_batches(0))}
-
-    def one() -> None:
-        try:
-            next(state["it"])
-        except StopIteration:
-            state["epoch"] += 1
-            state["it"] = iter(batches.epoch_batches(state["epoch"]))
-            next(state["it"])
-
-    sec = time_interleaved({"input": one}, max(cfg.steps, len(batches)), cfg.repeat, dev)["input"]
+    stream = endless(batches.epoch_batches)
+    sec = time_interleaved({"input": lambda: next(stream)}, max(cfg.steps, len(batches)), cfg.repeat, dev)["input"]
     return {"images_per_s": cfg.batch / sec, "seconds_per_batch": sec, "pinned": batches.pin, "shuffle": batches.shuffle}
 
 
@@ -128,18 +120,14 @@ class _Batches:
     """Endless real batches from the packed data (epoch after epoch)."""
 
     def __init__(self, packed, cfg: BenchmarkConfig, dev: torch.device) -> None:
-        from seqclr.data.packed import PackedBatches
+        from seqclr.train.data import PackedBatches
+        from seqclr.train.sampler import endless
 
         self.batches = PackedBatches(packed, cfg.batch, seed=cfg.seed, device=dev)
-        self.epoch, self.it = 0, iter(self.batches.epoch_batches(0))
+        self.stream = endless(self.batches.epoch_batches)
 
     def __call__(self) -> torch.Tensor:
-        try:
-            return next(self.it)
-        except StopIteration:
-            self.epoch += 1
-            self.it = iter(self.batches.epoch_batches(self.epoch))
-            return next(self.it)
+        return next(self.stream)
 
 
 def step_options(cfg: BenchmarkConfig, device: str) -> StepOptions:

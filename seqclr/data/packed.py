@@ -9,8 +9,9 @@ WordDataset (charset filter + the same resize as training) and writes a folder::
 
 The folder is written under a temporary name and renamed at the end, so a crashed pack never
 looks complete. ``PackedWords`` maps the images and reads large contiguous slices (no decoding,
-no resizing); ``PackedBatches`` serves whole shuffled batches as one tensor on the device, so the
-GPU is fed by a single host-to-device copy per step and augmentations run on the device.
+no resizing); seqclr.train.data.PackedBatches serves whole shuffled batches of it as one tensor on
+the device, so the GPU is fed by a single host-to-device copy per step and augmentations run on
+the device.
 
     python -m seqclr.data.packed synthetic-handwriting outputs/packed/hw --size 10000
     python -m seqclr.data.packed lmdb outputs/packed/iiit5k --root data/IIIT5K_lmdb
@@ -29,7 +30,6 @@ import json
 import os
 import shutil
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -302,116 +302,6 @@ class PackedWords:
         index %= n
         image = torch.from_numpy(np.array(self.images[index])).to(torch.float32).div_(255.0)[None]
         return {"image": image, "label": self.labels[index], "char_boxes": None, "index": index}
-
-
-class PackedBatches:
-    """Whole batches of a PackedWords on ``device``: uint8 (B, 1, H, W), or float in [0, 1]
-    with ``as_float`` (converted on the device, so only bytes cross the bus).
-
-    shuffle: "index" (a permutation per epoch, each batch read as sorted indices), "block"
-    (blocks of ``block_size`` contiguous images in permuted order: every read is contiguous) or
-    "none". The order is a pure function of (seed, epoch); the incomplete last batch is dropped.
-    "index" is the permutation of seqclr.train.sampler.DeterministicBatchSampler.
-    rank / world_size: ``batch_size`` is the global batch; this rank gets the contiguous slice
-    ``[rank * B / world, (rank + 1) * B / world)`` of every global batch (as the sampler does).
-    sort: yield each batch in sorted index order (the default; reads go forward in the file);
-    False keeps the permutation's order (read sorted, reordered on the device), so the batches
-    equal those of DeterministicBatchSampler element for element.
-    pin: stage batches in two alternating page-locked buffers and copy with non_blocking.
-    """
-
-    SHUFFLES = ("index", "block", "none")
-
-    def __init__(
-        self,
-        packed: PackedWords,
-        batch_size: int,
-        seed: int = 0,
-        device: str | torch.device = "cpu",
-        pin: bool | None = None,
-        shuffle: str = "index",
-        block_size: int = 64,
-        as_float: bool = False,
-        rank: int = 0,
-        world_size: int = 1,
-        sort: bool = True,
-    ) -> None:
-        if shuffle not in self.SHUFFLES:
-            raise ValueError(f"PackedBatches: shuffle must be one of {self.SHUFFLES}, got {shuffle!r}")
-        if not 1 <= batch_size <= len(packed):
-            raise ValueError(f"PackedBatches: batch_size {batch_size} not in [1, {len(packed)}] ({packed.path})")
-        if shuffle == "block" and (block_size < 1 or batch_size % block_size):
-            raise ValueError(f"PackedBatches: batch_size {batch_size} must be a multiple of block_size {block_size}")
-        if world_size < 1 or not 0 <= rank < world_size:
-            raise ValueError(f"PackedBatches: need 0 <= rank < world_size, got rank={rank}, world_size={world_size}")
-        if batch_size % world_size:
-            raise ValueError(f"PackedBatches: batch_size {batch_size} must be a multiple of the world size {world_size}")
-        self.packed, self.batch_size, self.seed = packed, int(batch_size), int(seed)
-        self.rank, self.world_size, self.per_rank = int(rank), int(world_size), int(batch_size) // int(world_size)
-        self.device = torch.device(device)
-        self.pin = (self.device.type == "cuda") if pin is None else bool(pin and torch.cuda.is_available())
-        self.shuffle, self.block_size, self.as_float, self.sort = shuffle, int(block_size), as_float, bool(sort)
-        shape = (self.per_rank, packed.height, packed.width)
-        self._buffers = [torch.empty(shape, dtype=torch.uint8, pin_memory=self.pin) for _ in range(2 if self.pin else 1)]
-        self._events: list = [None] * len(self._buffers)
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return len(self.packed) // self.batch_size
-
-    def batch_indices(self, epoch: int) -> list[np.ndarray]:
-        """This rank's image indices of every batch of ``epoch`` (sorted unless ``sort=False``)."""
-        n, b = len(self.packed), self.batch_size
-        rng = np.random.default_rng([self.seed, int(epoch)])
-        if self.shuffle == "index":
-            order = rng.permutation(n)
-        elif self.shuffle == "block":
-            nb = n // self.block_size
-            blocks = rng.permutation(nb)
-            order = (blocks[:, None] * self.block_size + np.arange(self.block_size)).reshape(-1)
-        else:
-            order = np.arange(n)
-        lo, hi = self.rank * self.per_rank, (self.rank + 1) * self.per_rank
-        batches = [order[i * b : (i + 1) * b][lo:hi] for i in range(len(self))]
-        return [np.sort(idx) for idx in batches] if self.sort else batches
-
-    def _read(self, idx: np.ndarray, slot: int) -> torch.Tensor:
-        """The images of the sorted ``idx`` into buffer ``slot``."""
-        buf = self._buffers[slot]
-        if self._events[slot] is not None:
-            self._events[slot].synchronize()  # the copy from this buffer two batches ago is done
-        contiguous = idx[-1] - idx[0] + 1 == len(idx)
-        if contiguous:
-            buf.numpy()[...] = self.packed.images[idx[0] : idx[-1] + 1]
-        else:
-            self.packed.gather(idx, out=buf.numpy())
-        return buf
-
-    def epoch_batches(self, epoch: int, start: int = 0) -> Iterator[torch.Tensor]:
-        """Batches ``start``.. of ``epoch`` on the device."""
-        for i, idx in enumerate(self.batch_indices(epoch)[start:]):
-            slot = i % len(self._buffers)
-            back = None  # unsorted batch: position of each wanted image in the sorted read
-            if not self.sort:
-                ahead = np.argsort(idx, kind="stable")
-                idx, back = idx[ahead], np.argsort(ahead)
-            buf = self._read(idx, slot)
-            if self.device.type == "cpu":
-                x = buf if (self.as_float or back is not None) else buf.clone()  # to(float) / index_select copy
-            else:
-                x = buf.to(self.device, non_blocking=self.pin)
-                if self.pin:
-                    ev = torch.cuda.Event()
-                    ev.record()
-                    self._events[slot] = ev
-            if back is not None:
-                x = x.index_select(0, torch.as_tensor(back, device=self.device))
-            x = x.unsqueeze(1)
-            yield x.to(torch.float32).div_(255.0) if self.as_float else x
-
-    def __iter__(self) -> Iterator[torch.Tensor]:
-        yield from self.epoch_batches(self.epoch)
-        self.epoch += 1
 
 
 def _options(parser: argparse.ArgumentParser, options: list[str]) -> dict:

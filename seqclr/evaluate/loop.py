@@ -27,6 +27,7 @@ from seqclr.evaluate.config import RecognizerTrainConfig
 from seqclr.metrics import evaluate_predictions
 from seqclr.models.prediction import Recognizer
 from seqclr.train.run_logger import RunLogger
+from seqclr.train.sampler import DeterministicBatchSampler, endless
 
 VAL_METRICS = ("acc", "ed1", "cer", "wer")
 # The scalars a recognizer run logs (the columns of its train_log.csv): run_protocol adds test/*.
@@ -39,23 +40,21 @@ def _collate(batch: list[dict]) -> dict:
     return collate_words(batch)
 
 
-class EpochBatches:
-    """Batches of ``indices`` for one epoch: a permutation drawn from (seed, epoch), cut into
-    batches of ``batch_size`` (an incomplete last batch is dropped unless it is the only one)."""
+class EpochBatches(DeterministicBatchSampler):
+    """Batches of ``indices`` for one epoch (``epoch``, advanced by the caller): the seeded order of
+    seqclr.train.sampler over ``len(indices)`` items, ``np.random.default_rng([seed, epoch])
+    .permutation``, cut into batches of ``batch_size`` (an incomplete last batch is dropped unless it
+    is the only one)."""
 
     def __init__(self, indices: Sequence[int], batch_size: int, seed: int = 0) -> None:
         if len(indices) == 0:
             raise ValueError("EpochBatches: no training images")
         self.indices = np.asarray(indices, dtype=np.int64)
-        self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
-
-    def __len__(self) -> int:
-        return max(1, len(self.indices) // self.batch_size)
+        super().__init__(len(self.indices), batch_size, seed, partial=True)
 
     def __iter__(self):
-        perm = self.indices[np.random.default_rng([self.seed, self.epoch]).permutation(len(self.indices))]
-        for k in range(len(self)):
-            yield perm[k * self.batch_size : (k + 1) * self.batch_size].tolist()
+        for batch in self.batches(self.epoch, self.start):
+            yield self.indices[batch].tolist()
 
 
 def _batches(dataset, sampler: EpochBatches, num_workers: int):
@@ -68,8 +67,9 @@ def _batches(dataset, sampler: EpochBatches, num_workers: int):
     loader = torch.utils.data.DataLoader(
         dataset, batch_sampler=sampler, collate_fn=_collate, num_workers=num_workers, persistent_workers=False
     )
-    while True:
-        read = 0
+
+    def epoch(e: int):
+        sampler.epoch, read = e, 0
         for batch in loader:
             note_skipped(dataset, batch["skipped"])
             if len(batch["label"]):
@@ -78,7 +78,8 @@ def _batches(dataset, sampler: EpochBatches, num_workers: int):
         if not read:
             name = getattr(dataset, "name", type(dataset).__name__)
             raise DataError(name, "no readable training image (every one was skipped)")
-        sampler.epoch += 1
+
+    return endless(epoch)
 
 
 def _augment_fn(spec, seed: int) -> Callable[[torch.Tensor], torch.Tensor] | None:

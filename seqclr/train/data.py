@@ -3,8 +3,9 @@ decoded once into an in-memory uint8 cache, served in the order of the determini
 
 ``data: packed`` reads a folder written by ``python -m seqclr.data.packed`` instead: the images
 are already a preprocessed uint8 memmap, so nothing is rendered or cached (``cache_data`` is
-ignored) and each batch crosses to the device as bytes (PackedSource). For the same images in
-the same order, both paths yield the same batches.
+ignored) and each batch crosses to the device as bytes (PackedBatches, wrapped by PackedSource).
+For the same images in the same order, both paths yield the same batches: both are cut by
+seqclr.train.sampler.BatchOrder.
 
 Labels are not used by pretraining (self-supervised); only images leave this module.
 
@@ -19,10 +20,11 @@ from __future__ import annotations
 import inspect
 from typing import Iterator
 
+import numpy as np
 import torch
 
 from seqclr.train.config import PretrainConfig, _where
-from seqclr.train.sampler import DeterministicBatchSampler
+from seqclr.train.sampler import SHUFFLES, BatchOrder, DeterministicBatchSampler
 
 SYNTHETIC = ("synthetic-handwriting", "synthetic-print")
 
@@ -127,6 +129,97 @@ class BatchSource:
                 yield batch["image"]  # fewer than the batch size when some were skipped
 
 
+class PackedBatches:
+    """Whole batches of a PackedWords (seqclr.data.packed) on ``device``: uint8 (B, 1, H, W), or
+    float in [0, 1] with ``as_float`` (converted on the device, so only bytes cross the bus).
+
+    The order is seqclr.train.sampler.BatchOrder's, a pure function of (seed, epoch); the
+    incomplete last batch is dropped. shuffle: "index" (the permutation of
+    DeterministicBatchSampler, each batch read as sorted indices), "block" (blocks of
+    ``block_size`` contiguous images in permuted order: every read is contiguous) or "none".
+    rank / world_size: ``batch_size`` is the global batch; this rank gets the contiguous slice
+    ``[rank * B / world, (rank + 1) * B / world)`` of every global batch (as the sampler does).
+    sort: yield each batch in sorted index order (the default; reads go forward in the file);
+    False keeps the permutation's order (read sorted, reordered on the device), so the batches
+    equal those of DeterministicBatchSampler element for element.
+    pin: stage batches in two alternating page-locked buffers and copy with non_blocking.
+    """
+
+    SHUFFLES = SHUFFLES
+
+    def __init__(
+        self,
+        packed,
+        batch_size: int,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        pin: bool | None = None,
+        shuffle: str = "index",
+        block_size: int = 64,
+        as_float: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+        sort: bool = True,
+    ) -> None:
+        self.order = BatchOrder(len(packed), batch_size, seed, rank, world_size, shuffle, block_size,
+                                name=f"PackedBatches ({packed.path})")  # fmt: skip
+        self.packed, self.batch_size, self.seed = packed, int(batch_size), int(seed)
+        self.rank, self.world_size, self.per_rank = self.order.rank, self.order.world_size, self.order.per_rank
+        self.device = torch.device(device)
+        self.pin = (self.device.type == "cuda") if pin is None else bool(pin and torch.cuda.is_available())
+        self.shuffle, self.block_size, self.as_float, self.sort = shuffle, int(block_size), as_float, bool(sort)
+        shape = (self.per_rank, packed.height, packed.width)
+        self._buffers = [torch.empty(shape, dtype=torch.uint8, pin_memory=self.pin) for _ in range(2 if self.pin else 1)]
+        self._events: list = [None] * len(self._buffers)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.order.steps_per_epoch
+
+    def batch_indices(self, epoch: int) -> list[np.ndarray]:
+        """This rank's image indices of every batch of ``epoch`` (sorted unless ``sort=False``)."""
+        batches = list(self.order.batches(epoch))
+        return [np.sort(idx) for idx in batches] if self.sort else batches
+
+    def _read(self, idx: np.ndarray, slot: int) -> torch.Tensor:
+        """The images of the sorted ``idx`` into buffer ``slot``."""
+        buf = self._buffers[slot]
+        if self._events[slot] is not None:
+            self._events[slot].synchronize()  # the copy from this buffer two batches ago is done
+        contiguous = idx[-1] - idx[0] + 1 == len(idx)
+        if contiguous:
+            buf.numpy()[...] = self.packed.images[idx[0] : idx[-1] + 1]
+        else:
+            self.packed.gather(idx, out=buf.numpy())
+        return buf
+
+    def epoch_batches(self, epoch: int, start: int = 0) -> Iterator[torch.Tensor]:
+        """Batches ``start``.. of ``epoch`` on the device."""
+        for i, idx in enumerate(self.batch_indices(epoch)[start:]):
+            slot = i % len(self._buffers)
+            back = None  # unsorted batch: position of each wanted image in the sorted read
+            if not self.sort:
+                ahead = np.argsort(idx, kind="stable")
+                idx, back = idx[ahead], np.argsort(ahead)
+            buf = self._read(idx, slot)
+            if self.device.type == "cpu":
+                x = buf if (self.as_float or back is not None) else buf.clone()  # to(float) / index_select copy
+            else:
+                x = buf.to(self.device, non_blocking=self.pin)
+                if self.pin:
+                    ev = torch.cuda.Event()
+                    ev.record()
+                    self._events[slot] = ev
+            if back is not None:
+                x = x.index_select(0, torch.as_tensor(back, device=self.device))
+            x = x.unsqueeze(1)
+            yield x.to(torch.float32).div_(255.0) if self.as_float else x
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        yield from self.epoch_batches(self.epoch)
+        self.epoch += 1
+
+
 class PackedSource:
     """BatchSource's interface over a packed folder: ``epoch_batches(epoch, start)`` yields this
     rank's float32 (B/world, 1, H, W) batches in [0, 1], already on ``device``.
@@ -137,8 +230,6 @@ class PackedSource:
     batches of an uninterrupted one and a pack of a source trains like that source's cache."""
 
     def __init__(self, packed, sampler: DeterministicBatchSampler, device: torch.device | str = "cpu", pin: bool = False):
-        from seqclr.data.packed import PackedBatches
-
         if len(packed) != sampler.n:
             raise ValueError(f"{packed.path}: {len(packed)} images, the sampler has {sampler.n}")
         self.packed, self.sampler = packed, sampler
