@@ -93,7 +93,6 @@ print(f"{cfg.decoder} decoder on {cfg.feature} of", cfg.checkpoint or "a random 
 # ## Training the decoder (encoder frozen)
 
 # %%
-import json
 from pathlib import Path
 
 from IPython.display import display
@@ -105,7 +104,7 @@ result_data = load_datasets(cfg)
 result = run_decoder_eval(cfg, datasets=result_data)
 
 # %%
-metrics = json.loads((Path(cfg.output_dir) / "metrics.json").read_text())
+metrics = result.summary  # the metrics.json record
 print({k: round(v, 4) if isinstance(v, float) else v for k, v in metrics["metrics"].items()})
 print("trainable parameters:", metrics["trainable_parameters"], " seconds:", metrics["seconds"])
 
@@ -124,5 +123,5 @@ if n_examples:
     png = figure_png(predictions_figure(result_data["test"], result.predictions, n=n_examples))
     (Path(cfg.output_dir) / "predictions.png").write_bytes(png)
     display(Image(png))
-wrong = sum(not r["correct"] for r in json.loads((Path(cfg.output_dir) / "predictions.json").read_text()))
+wrong = sum(r["label"] != r["prediction"] for r in result.predictions)
 display(Markdown(f"{wrong} of {len(result.predictions)} test words wrong"))

@@ -62,8 +62,6 @@ params = notebook_parameters(EmbeddingsParams, globals())
 
 # %%
 import hashlib
-import json
-from pathlib import Path
 
 import numpy as np
 from IPython.display import display
@@ -105,14 +103,11 @@ display(Image(umap_png))
 # measured over all on-glyph instances, not just the rows shown.
 
 # %%
-from seqclr.evaluate.embeddings import nearest_neighbours, neighbour_char_agreement, neighbours_figure, pick_queries
+from seqclr.evaluate.embeddings import agreement_by_encoder, nearest_neighbours, neighbours_figure, pick_queries
 
-agreement = {}
+agreement = agreement_by_encoder(inst, params.k, params.seed)
 figs_nn = {}
 for name, s in inst.items():
-    all_q = pick_queries(s, len(s), params.seed)
-    nn_all = nearest_neighbours(s.z, all_q, params.k, exclude_same_image=s.image)
-    agreement[name] = neighbour_char_agreement(s.char, all_q, nn_all)
     queries = pick_queries(s, params.n_queries, params.seed)
     nn = nearest_neighbours(s.z, queries, params.k, exclude_same_image=s.image)
     fig = neighbours_figure(images, s, queries, nn, title=f"{name}: same-character rate of the {params.k} nearest {agreement[name]:.1%}")
@@ -121,12 +116,8 @@ for name, s in inst.items():
 print({name: round(v, 4) for name, v in agreement.items()})
 
 # %%
+from seqclr.evaluate.embeddings import embeddings_summary, save_embeddings
+
+summary = embeddings_summary(agreement, inst, len(items), vars(params))
 if params.output_dir:
-    out = Path(params.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "umap.png").write_bytes(umap_png)
-    for name, png in figs_nn.items():
-        (out / f"neighbours_{name.replace(' ', '_')}.png").write_bytes(png)
-    summary = {"agreement": agreement, "instances": len(first), "images": len(items), "params": {k: v for k, v in vars(params).items()}}
-    (out / "embeddings.json").write_text(json.dumps(summary, indent=1))
-    print("wrote", out)
+    print("wrote", save_embeddings(params.output_dir, summary, umap_png, figs_nn))

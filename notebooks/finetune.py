@@ -95,7 +95,6 @@ print(f"{what}: {cfg.decoder} decoder on {cfg.feature}, {cfg.label_fraction:g} o
 # ## Training encoder and decoder
 
 # %%
-import json
 from pathlib import Path
 
 from IPython.display import display
@@ -108,7 +107,7 @@ run = run_supervised_baseline if cfg.random_init else run_finetune
 result = run(cfg, datasets=result_data)
 
 # %%
-metrics = json.loads((Path(cfg.output_dir) / "metrics.json").read_text())
+metrics = result.summary  # the metrics.json record
 print({k: round(v, 4) if isinstance(v, float) else v for k, v in metrics["metrics"].items()})
 print(f"labeled subset: {metrics['subset_size']} of {metrics['train_size']} images (sha256 {metrics['subset_sha256'][:12]})")
 
@@ -127,7 +126,7 @@ if n_examples:
     png = figure_png(predictions_figure(result_data["test"], result.predictions, n=n_examples))
     (Path(cfg.output_dir) / "predictions.png").write_bytes(png)
     display(Image(png))
-wrong = sum(not r["correct"] for r in json.loads((Path(cfg.output_dir) / "predictions.json").read_text()))
+wrong = sum(r["label"] != r["prediction"] for r in result.predictions)
 display(Markdown(f"{wrong} of {len(result.predictions)} test words wrong"))
 
 # %% [markdown]

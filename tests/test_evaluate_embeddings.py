@@ -9,11 +9,16 @@ import torch
 
 from seqclr.evaluate.embeddings import (
     NO_CHAR,
+    InstanceSet,
+    agreement_by_encoder,
     chars_under,
     embed_instances,
+    embeddings_summary,
     instance_spans,
     nearest_neighbours,
+    neighbour_agreement,
     neighbour_char_agreement,
+    save_embeddings,
     umap_2d,
 )
 
@@ -84,6 +89,36 @@ def test_nearest_neighbours_and_agreement():
     assert nn_other[0].tolist() == [4, 3]  # instance 1 shares image 0
     chars = np.array(["a", "a", "b", "b", "a"], dtype=object)
     assert neighbour_char_agreement(chars, [0, 2], nn) == pytest.approx(0.75)
+
+
+def _hand_made_instances() -> InstanceSet:
+    # angles 0, 6.3, 90, 83.7, 45 (a margin), 2.9 degrees; instances 0 and 5 share image 0
+    z = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.7, 0.7], [1, 0.05]], dtype=np.float32)
+    return InstanceSet(
+        z=z, image=np.array([0, 1, 2, 3, 4, 0]), position=np.array([0, 0, 0, 0, 0, 1]),
+        span=np.zeros((6, 2), dtype=np.float32), char=np.array(["a", "a", "b", "b", NO_CHAR, "b"], dtype=object),
+    )
+
+
+def test_neighbour_agreement_of_a_hand_made_embedding():
+    s = _hand_made_instances()
+    # k=1, neighbours from other images, queries on a glyph (not the margin 4):
+    # 0->1 (a=a), 1->5 (a!=b), 2->3 (b=b), 3->2 (b=b), 5->1 (b!=a): 3 of 5
+    assert neighbour_agreement(s, k=1) == pytest.approx(3 / 5)
+    # k=2 adds the second nearest: 0->4, 1->0, 2->4, 3->4, 5->4: one more agreeing pair (1->0 is a=a)
+    assert neighbour_agreement(s, k=2) == pytest.approx(4 / 10)
+    assert agreement_by_encoder({"x": s, "y": s}, k=1) == pytest.approx({"x": 0.6, "y": 0.6})
+
+
+def test_embeddings_summary_and_files(tmp_path):
+    import json
+
+    s = _hand_made_instances()
+    summary = embeddings_summary({"x": 0.6}, {"x": s}, 5, {"k": 1, "kind": "frame"})
+    assert summary == {"agreement": {"x": 0.6}, "instances": 6, "images": 5, "params": {"k": 1, "kind": "frame"}}
+    out = save_embeddings(tmp_path / "emb", summary, b"umap", {"random init": b"nn"})
+    assert json.loads((out / "embeddings.json").read_text()) == summary
+    assert (out / "umap.png").read_bytes() == b"umap" and (out / "neighbours_random_init.png").read_bytes() == b"nn"
 
 
 def test_umap_is_seeded_and_reproducible():

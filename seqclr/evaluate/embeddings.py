@@ -11,9 +11,11 @@ extent overlaps that span the most (None where no glyph is drawn: margins).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -159,6 +161,36 @@ def pick_queries(inst: InstanceSet, n: int, seed: int = 0) -> list[int]:
         return []
     rng = np.random.default_rng(seed)
     return sorted(rng.choice(on_glyph, size=min(n, len(on_glyph)), replace=False).tolist())
+
+
+def neighbour_agreement(inst: InstanceSet, k: int = 6, seed: int = 0) -> float:
+    """Same-character rate of the ``k`` nearest neighbours from other words (cosine), over every
+    instance that lies on a glyph (not just the queries a figure shows)."""
+    queries = pick_queries(inst, len(inst), seed)
+    nn = nearest_neighbours(inst.z, queries, k, exclude_same_image=inst.image)
+    return neighbour_char_agreement(inst.char, queries, nn)
+
+
+def agreement_by_encoder(inst: dict[str, InstanceSet], k: int = 6, seed: int = 0) -> dict[str, float]:
+    """:func:`neighbour_agreement` of each encoder's instances."""
+    return {name: neighbour_agreement(s, k, seed) for name, s in inst.items()}
+
+
+def embeddings_summary(agreement: dict[str, float], inst: dict[str, InstanceSet], n_images: int, params: dict) -> dict:
+    """The embeddings.json record: agreement per encoder, instances per encoder, images, parameters."""
+    return {"agreement": agreement, "instances": len(next(iter(inst.values()))), "images": n_images, "params": dict(params)}
+
+
+def save_embeddings(output_dir, summary: dict, umap_png: bytes, neighbour_pngs: dict[str, bytes]) -> Path:
+    """Write umap.png, neighbours_<encoder>.png (spaces as _) and embeddings.json under
+    ``output_dir``; returns the folder."""
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "umap.png").write_bytes(umap_png)
+    for name, png in neighbour_pngs.items():
+        (out / f"neighbours_{name.replace(' ', '_')}.png").write_bytes(png)
+    (out / "embeddings.json").write_text(json.dumps(summary, indent=1))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
