@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import torch
 
+DEVICES = ("auto", "cpu", "cuda")  # the device parameter of every config (resolve_device)
+PRECISIONS = ("auto", "fp32", "bf16")  # auto = bf16 on CUDA (if supported), fp32 on CPU
+
 
 def resolve_device(name: str, local_rank: int | None = None) -> torch.device:
     """"auto" -> cuda when available, else cpu; "cuda" without a GPU is an error. With

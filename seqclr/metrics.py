@@ -32,6 +32,8 @@ from collections.abc import Sequence
 
 from rapidfuzz.distance import Levenshtein
 
+METRIC_NAMES = ("acc", "ed1", "cer", "wer")  # the scores of evaluate_predictions (besides n)
+
 
 def _pairs(preds: Sequence[str], refs: Sequence[str], case_sensitive: bool) -> list[tuple[str, str]]:
     if isinstance(preds, str) or isinstance(refs, str):

@@ -352,6 +352,8 @@ def simclr_spec() -> AugmentSpec:
 
 
 PRESETS = {"seqclr": seqclr_spec, "light": light_spec, "simclr": simclr_spec}
+AUGMENTATION_PRESETS: tuple[str, ...] = tuple(PRESETS)
+NO_AUGMENTATION = "none"  # check_augmentation: no augmentation (where a config allows it)
 
 
 def get_spec(name_or_dict: str | Path | Mapping[str, Any] | AugmentSpec) -> AugmentSpec:
@@ -462,4 +464,4 @@ def check_augmentation(value: str, choices: Sequence[str]) -> AugmentSpec | None
             f"must be one of {', '.join(repr(c) for c in choices)} or an augmentation spec file "
             f"(a path ending in {' or '.join(SPEC_FILE_SUFFIXES)}), got {value!r}{hint}"
         )
-    return None if value == "none" else get_spec(value)
+    return None if value == NO_AUGMENTATION else get_spec(value)

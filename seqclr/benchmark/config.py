@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-METHODS = ("seqclr-all", "seqclr-window", "seqclr-frame", "simclr", "simclr-contextual")
+from seqclr.contrastive.model import METHODS
+from seqclr.data.source_names import SOURCE_NAMES
+from seqclr.devices import DEVICES, PRECISIONS
+
+LOSS_MODES = ("dense", "stream")
 
 
 @dataclass
@@ -28,9 +32,9 @@ class BenchmarkConfig:
 
     preset: str = "tiny"
     batch: int = 32
-    method: Literal["seqclr-all", "seqclr-window", "seqclr-frame", "simclr", "simclr-contextual"] = "seqclr-window"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    method: Literal[METHODS] = "seqclr-window"
+    device: Literal[DEVICES] = "auto"
+    precision: Literal[PRECISIONS] = "auto"
     channels_last: bool = True
     compile: bool = False
     loss_chunk_size: int | None = None
@@ -38,11 +42,11 @@ class BenchmarkConfig:
     repeat: int = 3
     threads: int = 0
     seed: int = 0
-    data: str = "synthetic-handwriting"
+    data: Literal[SOURCE_NAMES] = "synthetic-handwriting"
     data_size: int | None = None
     packed: str = ""
     imgaug_images: int = 32
-    loss_modes: list[str] = field(default_factory=lambda: ["dense", "stream"])
+    loss_modes: list[str] = field(default_factory=lambda: list(LOSS_MODES))
     loss_isolate: bool = True
     ablations: bool = True
     chunk_sizes: list[int] = field(default_factory=lambda: [256, 1024, 4096])
@@ -67,8 +71,8 @@ class BenchmarkConfig:
         if self.imgaug_images < 0:
             raise ValueError(f"imgaug_images must be >= 0, got {self.imgaug_images}")
         for mode in self.loss_modes:
-            if mode not in ("dense", "stream"):
-                raise ValueError(f"loss_modes: unknown mode {mode!r}; known: dense, stream")
+            if mode not in LOSS_MODES:
+                raise ValueError(f"loss_modes: unknown mode {mode!r}; known: {', '.join(LOSS_MODES)}")
         if any(c < 1 for c in self.chunk_sizes):
             raise ValueError(f"chunk_sizes must be >= 1, got {self.chunk_sizes}")
         return self

@@ -24,6 +24,9 @@ METHOD_PRESETS: dict[str, dict] = {
     "simclr": dict(representation="V", head="mlp", mapping="simclr"),
     "simclr-contextual": dict(representation="H", head="mlp", mapping="simclr"),
 }
+METHODS: tuple[str, ...] = tuple(METHOD_PRESETS)
+# the instance mappings, and SimCLR's flattening of R into one instance per image
+MODEL_MAPPINGS: tuple[str, ...] = (*MAPPINGS, "simclr")
 
 # The augmentation preset (seqclr.augment.spec.PRESETS) each method pretrains with unless a config
 # names another: SeqCLR's sequence-preserving pipeline (appendix B) for the SeqCLR mappings, and
@@ -66,7 +69,7 @@ class SeqCLRModel(nn.Module):
             self.mapping = flatten_to_instance
         else:
             if mapping not in MAPPINGS:
-                raise ValueError(f"model.py: unknown mapping {mapping!r}; expected one of {MAPPINGS + ('simclr',)}")
+                raise ValueError(f"model.py: unknown mapping {mapping!r}; expected one of {MODEL_MAPPINGS}")
             self.head = build_projection_head(head, r_dim, proj_dim, proj_hidden)
             self.mapping = get_instance_mapping(mapping, **({"n_instances": n_instances} if mapping == "window" else {}))
 

@@ -1,4 +1,5 @@
 """The names of the data sources (``seqclr.data.dataset.SOURCES``), importable without torch:
 the configs validate ``data`` against them before anything is built."""
 
-SOURCE_NAMES: tuple[str, ...] = ("synthetic-handwriting", "synthetic-print", "lmdb", "iam", "cvl", "rimes", "tsv", "parquet")
+SYNTHETIC_SOURCES: tuple[str, ...] = ("synthetic-handwriting", "synthetic-print")  # embedded: render, know char_boxes
+SOURCE_NAMES: tuple[str, ...] = (*SYNTHETIC_SOURCES, "lmdb", "iam", "cvl", "rimes", "tsv", "parquet")

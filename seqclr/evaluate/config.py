@@ -32,16 +32,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from seqclr.augment.spec import AUGMENTATION_PRESETS, NO_AUGMENTATION
 from seqclr.config import ConfigIO
 from seqclr.data.source_names import SOURCE_NAMES
-from seqclr.train.optimization import OPTIMIZERS, check_optimization
+from seqclr.devices import DEVICES
+from seqclr.models.prediction import DECODERS, FEATURES
+from seqclr.train.optimization import LR_SCHEDULES, OPTIMIZERS, check_optimization
 from seqclr.train.run_logger import LOGGERS
 
+# The closed sets of names are defined by the modules that own them.
 DATA_SOURCES = SOURCE_NAMES
-DECODERS = ("ctc", "attention")
-FEATURES = ("V", "H", "HV")
-AUGMENTATIONS = ("light", "seqclr", "simclr", "none")
-DEVICES = ("auto", "cpu", "cuda")
+AUGMENTATIONS = (*sorted(AUGMENTATION_PRESETS), NO_AUGMENTATION)  # or a spec file
 RANDOM_INIT = ("", "random")
 
 # Scene text (appendix D): 95 symbol classes, validation on the IC13 + IIIT5K training images.
@@ -116,16 +117,16 @@ class RecognizerTrainConfig(ConfigIO):
     # model
     checkpoint: str = ""  # encoder file of seqclr.train.checkpoint.save_encoder; "" / "random" = random init
     encoder: str = "tiny"  # ENCODER_PRESETS name, used for random init only
-    decoder: Literal["ctc", "attention"] = "ctc"
-    feature: Literal["V", "H", "HV"] = "H"
+    decoder: Literal[DECODERS] = "ctc"
+    feature: Literal[FEATURES] = "H"
     attention_hidden: int = 256
     max_len: int = 25  # attention decoding length
     # decoder-training recipe (appendix D: batch 256, 50K iterations, lr / 10 at 60/80%; the lr value
     # is not in the paper: AdaDelta lr 1 is our choice, deep-text-recognition-benchmark's default)
-    augmentation: Literal["light", "seqclr", "simclr", "none"] | str = "light"  # or a spec file (.yaml / .yml)
+    augmentation: Literal[AUGMENTATIONS] | str = "light"  # or a spec file (.yaml / .yml)
     batch_size: int = 16
     iterations: int = 100
-    optimizer: Literal["adadelta", "adam", "adamw", "sgd"] = "adadelta"
+    optimizer: Literal[OPTIMIZERS] = "adadelta"
     lr: float = 1.0
     rho: float = 0.95
     eps: float = 1e-8
@@ -134,14 +135,14 @@ class RecognizerTrainConfig(ConfigIO):
     grad_clip: float | None = 5.0
     lr_milestones: tuple[float, ...] = (0.6, 0.8)  # multistep: lr * lr_gamma after each fraction
     lr_gamma: float = 0.1  # multistep: the factor at each milestone; cosine: the final factor
-    lr_schedule: Literal["multistep", "cosine"] = "multistep"  # see seqclr.train.schedule
+    lr_schedule: Literal[LR_SCHEDULES] = "multistep"  # see seqclr.train.schedule
     warmup_iterations: int = 0  # linear warm-up from lr / warmup_iterations
     decay_start: float = 0.0  # cosine: the fraction of the iterations trained at the full lr
     val_every: int = 0  # > 0: validate every n iterations and keep the best model (by val accuracy)
     eval_batch_size: int = 64
     # bookkeeping
     method: str = ""  # a name for tables ("seqclr-window", "simclr", "supervised", ...)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Literal[DEVICES] = "auto"
     num_workers: int = 0
     seed: int = 0
     log_every: int = 25

@@ -35,7 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from seqclr.data.source_names import SYNTHETIC_SOURCES
 from seqclr.exits import guarded
+from seqclr.models.encoder import REPRESENTATIONS
 
 NO_CHAR_ID = -1
 
@@ -442,13 +445,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m seqclr.evaluate.diagnostics", description=__doc__.split("\n\n")[0])
     ap.add_argument("--encoder", required=True, help="encoder.pt, a training checkpoint or a run folder")
     ap.add_argument("--random", default="same", help="preset of the random encoder ('same': the encoder's architecture)")
-    ap.add_argument("--data", default="synthetic-handwriting", choices=["synthetic-handwriting", "synthetic-print"])
+    ap.add_argument("--data", default="synthetic-handwriting", choices=SYNTHETIC_SOURCES)
     ap.add_argument("--benchmark", default=None, help="a seqclr.data.benchmarks name (default: the style's)")
     ap.add_argument("--split", default="val")
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--data-seed", type=int, default=0)
     ap.add_argument("--charset", default=None, help="default: the pretraining config's, else english95")
-    ap.add_argument("--representation", default="H", choices=["V", "H", "HV"])
+    ap.add_argument("--representation", default="H", choices=REPRESENTATIONS)
     ap.add_argument("--n-windows", type=int, default=None, help="T' (default: the pretraining config's n_instances, else 5)")
     ap.add_argument("--probe-train-size", type=int, default=0, help="train-split images for a linear probe (0: no probe)")
     ap.add_argument("--probe-steps", type=int, default=300)

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
+from seqclr.data.fonts import SPLITS
+from seqclr.data.source_names import SYNTHETIC_SOURCES
 from seqclr.evaluate.embeddings import KINDS
+from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS
 
 
 def _split_n_examples(params, cls):
@@ -104,14 +107,16 @@ class EmbeddingsParams:
 
         if not self.encoders or not all(isinstance(v, str) and v for v in self.encoders.values()):
             raise bad("encoders", "a non-empty mapping name -> encoder file or 'random'")
-        if not self.data.startswith("synthetic-"):
-            raise bad("data", "an embedded synthetic source (only they carry char_boxes)")
-        if self.split not in ("train", "val", "test"):
-            raise bad("split", "train, val or test")
+        if self.random_encoder not in ENCODER_PRESETS:
+            raise bad("random_encoder", f"one of {tuple(ENCODER_PRESETS)}")
+        if self.data not in SYNTHETIC_SOURCES:
+            raise bad("data", f"an embedded synthetic source {SYNTHETIC_SOURCES} (only they carry char_boxes)")
+        if self.split not in SPLITS:
+            raise bad("split", f"one of {SPLITS}")
         if self.kind not in KINDS:
             raise bad("kind", f"one of {KINDS}")
-        if self.representation not in ("V", "H", "HV"):
-            raise bad("representation", "V, H or HV")
+        if self.representation not in REPRESENTATIONS:
+            raise bad("representation", f"one of {REPRESENTATIONS}")
         for name in ("n_images", "n_instances", "top_chars", "k"):
             if getattr(self, name) < 1:
                 raise bad(name, ">= 1")

@@ -33,10 +33,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from seqclr.metrics import METRIC_NAMES
+
 SUPERVISED = "supervised"
 # Table rows in the paper's order; unknown methods follow, alphabetically.
 METHOD_ORDER = ("simclr", "simclr-contextual", "seqclr-all", "seqclr-frame", "seqclr-window", "none", SUPERVISED)
-METRICS = ("acc", "ed1", "cer", "wer")
+METRICS = METRIC_NAMES
 HIGHER_IS_BETTER = {"acc": True, "ed1": True, "cer": False, "wer": False}
 # The fields that make one table cell (a run's seed is the only other thing that may differ).
 CELL_KEYS = ("protocol", "method", "dataset", "decoder", "label_fraction")

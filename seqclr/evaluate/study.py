@@ -38,13 +38,14 @@ from pathlib import Path
 import torch
 import yaml
 
-from seqclr.contrastive.model import METHOD_PRESETS
+from seqclr.contrastive.model import METHODS
+from seqclr.devices import DEVICES
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
 from seqclr.evaluate.results import _write_json, read_json
 from seqclr.evaluate.study_jobs import MemoryWords, copy_run, pretrain_summary
 from seqclr.exits import guarded
+from seqclr.models.prediction import DECODERS
 
-METHODS = tuple(METHOD_PRESETS)  # seqclr-all, seqclr-window, seqclr-frame, simclr, simclr-contextual
 NO_PRETRAINING = "none"
 # Rows beyond the replication (--remedies): a table-1 method pretrained with a remedy of the
 # diagnosis (outputs/reference/hw-v2/diagnostics); the paper's setting stays the default rows.
@@ -107,7 +108,7 @@ def _common(out: Path, scale: dict, device: str) -> dict:
 
 def study_configs(
     out: Path, scale: dict, device: str = "cpu", pretrain_dir: Path | None = None, seeds=SEEDS,
-    decoders=("ctc", "attention"), fractions=FRACTIONS, attention_fractions=ATTENTION_FRACTIONS,
+    decoders=DECODERS, fractions=FRACTIONS, attention_fractions=ATTENTION_FRACTIONS,
 ) -> list[tuple[str, str, object]]:
     """(protocol, name, config) for every evaluation run of the study, in running order; encoders
     are read from ``pretrain_dir`` (default ``out``/pretrain)."""
@@ -259,7 +260,7 @@ def run_study(
     methods = list(methods or subset.get("methods", METHODS)) + (list(REMEDIES) if remedies else [])
     select_runs([], methods, None)  # checks the names before any compute
     runs = study_configs(
-        out, scale, device=device, seeds=subset.get("seeds", SEEDS), decoders=subset.get("decoders", ("ctc", "attention")),
+        out, scale, device=device, seeds=subset.get("seeds", SEEDS), decoders=subset.get("decoders", DECODERS),
         fractions=subset.get("fractions", FRACTIONS), attention_fractions=subset.get("attention_fractions", ATTENTION_FRACTIONS),
     )
     runs = select_runs(runs, methods, only)
@@ -295,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="outputs/study", help="checkpoints and full runs (git-ignored)")
     parser.add_argument("--reference", default="outputs/reference/hw-v2", help="small committable results")
     parser.add_argument("--scale", default="cpu", choices=sorted(SCALES))
-    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--device", default="cpu", choices=DEVICES)
     parser.add_argument("--quick", action="store_true", help="window, SimCLR and supervised; 5%% and 100%%; one seed")
     parser.add_argument("--only", nargs="+", default=None, help="fnmatch patterns of run names, e.g. 'decoder_eval/*-ctc-s0'")
     parser.add_argument("--methods", nargs="+", default=None, choices=METHODS + tuple(REMEDIES),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from seqclr.augment.spec import OP_NAMES, PRESETS, is_spec_file, load_spec
+from seqclr.data.source_names import SYNTHETIC_SOURCES
 
 BACKENDS = ("torch", "imgaug")
-SOURCES = ("synthetic-handwriting", "synthetic-print")
+SOURCES = SYNTHETIC_SOURCES  # the embedded renderer (or a path: an LMDB folder / tsv file)
 MAX_SAMPLES = 32  # rows of the views; the images and the draws of the first n never change with n
 
 

@@ -22,11 +22,11 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from seqclr.models.encoder import EncoderOutput, SequenceEncoder
+from seqclr.models.encoder import REPRESENTATIONS, EncoderOutput, SequenceEncoder
 from seqclr.models.sequence_modeling import lengths_to_mask
 
 DECODERS = ("ctc", "attention")
-FEATURES = ("V", "H", "HV")
+FEATURES = REPRESENTATIONS  # a decoder reads one of the encoder's representations
 CTC_BLANK = 0
 ATTN_GO, ATTN_EOS = 0, 1
 

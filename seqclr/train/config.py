@@ -27,19 +27,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from seqclr.augment.spec import AUGMENTATION_PRESETS
 from seqclr.config import ConfigIO
+from seqclr.contrastive.model import METHOD_PRESETS, METHODS, MODEL_MAPPINGS
+from seqclr.contrastive.projection_heads import HEADS
 from seqclr.data.source_names import SOURCE_NAMES
+from seqclr.devices import DEVICES, PRECISIONS
+from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS, frames_for_width
 from seqclr.train.optimization import OPTIMIZERS, check_optimization
 from seqclr.train.run_logger import LOGGERS
 
+# The closed sets of names are defined by the modules that own them; "packed" is seqclr.data.packed
 DATA_SOURCES = (*SOURCE_NAMES, "packed")
-METHODS = ("seqclr-all", "seqclr-window", "seqclr-frame", "simclr", "simclr-contextual")
-REPRESENTATIONS = ("V", "H", "HV")
-HEADS = ("bilstm", "mlp", "none")
-MAPPINGS = ("all", "window", "frame", "simclr")
-AUGMENTATIONS = ("seqclr", "simclr", "light")
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "fp32", "bf16")
+AUGMENTATIONS = AUGMENTATION_PRESETS  # or a spec file; None = the method's (METHOD_AUGMENTATION)
 
 
 def _where(source: str | None) -> str:
@@ -130,7 +130,7 @@ class PretrainConfig(ConfigIO):
     width: int = 100
     # model: encoder preset (seqclr.models.encoder.ENCODER_PRESETS) + method preset (table 1)
     encoder: str = "tiny"
-    method: Literal["seqclr-all", "seqclr-window", "seqclr-frame", "simclr", "simclr-contextual"] = "seqclr-window"
+    method: Literal[METHODS] = "seqclr-window"
     representation: str | None = None  # None = the method's ("H" for SeqCLR, "V" for simclr)
     head: str | None = None  # None = the method's
     mapping: str | None = None  # None = the method's
@@ -140,14 +140,14 @@ class PretrainConfig(ConfigIO):
     tau: float = 0.1
     # augmentation preset (seqclr.augment.spec.PRESETS) or spec file (path ending .yaml/.yml); None = the method's own
     # (seqclr.contrastive.model.METHOD_AUGMENTATION: "seqclr" for seqclr-*, "simclr" for simclr*)
-    augmentation: Literal["seqclr", "simclr", "light"] | str | None = None
+    augmentation: Literal[AUGMENTATIONS] | str | None = None
     # remedies for what the pretext may learn instead of characters (beyond the paper; off = paper):
     view_shift: int = 0  # window mapping: the views' content shifted apart by up to this many frames
     input_norm: bool = False  # per-image standardisation inside the encoder (kept with the encoder)
     # optimization (appendix D)
     batch_size: int = 32  # global: split evenly over ranks
     iterations: int = 150
-    optimizer: Literal["adadelta", "adam", "adamw", "sgd"] = "adadelta"
+    optimizer: Literal[OPTIMIZERS] = "adadelta"
     lr: float = 10.0
     rho: float = 0.95  # AdaDelta decay rate
     eps: float = 1e-8
@@ -158,8 +158,8 @@ class PretrainConfig(ConfigIO):
     lr_gamma: float = 0.1
     loss_chunk_size: int | None = None  # None = dense similarity matrix
     # hardware
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto = bf16 on CUDA (if supported), fp32 on CPU
+    device: Literal[DEVICES] = "auto"
+    precision: Literal[PRECISIONS] = "auto"  # auto = bf16 on CUDA (if supported), fp32 on CPU
     channels_last: bool = True  # CUDA only
     compile: bool = False
     num_workers: int = 0
@@ -200,13 +200,11 @@ class PretrainConfig(ConfigIO):
             raise bad("height", "32 (the encoders are built for 32-pixel-high images)")
         if self.width < 8:
             raise bad("width", ">= 8")
-        from seqclr.models.encoder import ENCODER_PRESETS
-
         one_of("encoder", tuple(ENCODER_PRESETS))
         one_of("method", METHODS)
         one_of("representation", REPRESENTATIONS, allow_none=True)
         one_of("head", HEADS, allow_none=True)
-        one_of("mapping", MAPPINGS, allow_none=True)
+        one_of("mapping", MODEL_MAPPINGS, allow_none=True)
         for name in ("n_instances", "proj_dim"):
             if getattr(self, name) < 1:
                 raise bad(name, ">= 1")
@@ -217,9 +215,6 @@ class PretrainConfig(ConfigIO):
             raise bad("tau", "> 0")
         self._check_augmentation(where)
         if self.view_shift:
-            from seqclr.contrastive.model import METHOD_PRESETS
-            from seqclr.models.encoder import frames_for_width
-
             half = frames_for_width(self.width) // 2
             if not 0 < self.view_shift < half:
                 raise bad("view_shift", f"in [0, {half}) frames (half the {2 * half} frames of width {self.width})")
@@ -250,9 +245,6 @@ class PretrainConfig(ConfigIO):
     def _check_instances(self, bad) -> None:
         """Window-to-instance needs at least one frame per window: more windows than frames would
         repeat frames, and the repeats would act as each other's negatives."""
-        from seqclr.contrastive.model import METHOD_PRESETS
-        from seqclr.models.encoder import ENCODER_PRESETS, frames_for_width
-
         if (self.mapping or METHOD_PRESETS[self.method]["mapping"]) != "window":
             return
         frames = frames_for_width(self.width, ENCODER_PRESETS[self.encoder].feature_extractor)
@@ -328,8 +320,6 @@ class PretrainConfig(ConfigIO):
 
     def model_kwargs(self) -> dict:
         """Keyword arguments of SeqCLRModel: the method preset with this config's overrides."""
-        from seqclr.contrastive.model import METHOD_PRESETS
-
         kw = dict(METHOD_PRESETS[self.method])
         for name in ("representation", "head", "mapping"):
             if getattr(self, name) is not None:
