@@ -31,6 +31,7 @@ from seqclr.augment.spec import AUGMENTATION_PRESETS
 from seqclr.config import ConfigIO
 from seqclr.contrastive.model import METHOD_PRESETS, METHODS, MODEL_MAPPINGS
 from seqclr.contrastive.projection_heads import HEADS
+from seqclr.data.charset import CHARSET_NAMES
 from seqclr.data.source_names import SOURCE_NAMES
 from seqclr.devices import DEVICES, PRECISIONS
 from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS, frames_for_width
@@ -200,6 +201,7 @@ class PretrainConfig(ConfigIO):
             raise bad("height", "32 (the encoders are built for 32-pixel-high images)")
         if self.width < 8:
             raise bad("width", ">= 8")
+        one_of("charset", CHARSET_NAMES)
         one_of("encoder", tuple(ENCODER_PRESETS))
         one_of("method", METHODS)
         one_of("representation", REPRESENTATIONS, allow_none=True)
