@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from seqclr.contrastive.instance_mapping import window_bounds
+
 KINDS = ("frame", "window")
 NO_CHAR = "∅"
 
@@ -51,9 +53,7 @@ def instance_spans(kind: str, n_frames: int, width: int, n_instances: int = 5) -
         return frames.astype(np.float32)
     if n_instances < 1:
         raise ValueError(f"instance_spans: n_instances must be >= 1, got {n_instances}")
-    i = np.arange(n_instances)
-    start = (i * n_frames) // n_instances
-    end = -((-(i + 1) * n_frames) // n_instances)  # ceil, as adaptive pooling
+    start, end = (np.asarray(b) for b in window_bounds(n_frames, n_instances))  # the mapping's own windows
     return np.stack([frames[start, 0], frames[end - 1, 1]], axis=1).astype(np.float32)
 
 

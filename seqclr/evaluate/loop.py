@@ -24,12 +24,12 @@ import numpy as np
 import torch
 
 from seqclr.evaluate.config import RecognizerTrainConfig
-from seqclr.metrics import evaluate_predictions
+from seqclr.metrics import METRIC_NAMES, evaluate_predictions
 from seqclr.models.prediction import Recognizer
 from seqclr.train.run_logger import RunLogger
 from seqclr.train.sampler import DeterministicBatchSampler, endless
 
-VAL_METRICS = ("acc", "ed1", "cer", "wer")
+VAL_METRICS = METRIC_NAMES  # the validation scores logged: all of evaluate_predictions'
 # The scalars a recognizer run logs (the columns of its train_log.csv): run_protocol adds test/*.
 TRAIN_SCALARS = ("train/loss", "train/lr", "train/images_per_s") + tuple(f"val/{k}" for k in VAL_METRICS)
 

@@ -23,10 +23,10 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from seqclr.data.source_names import SYNTHETIC_SOURCES
 from seqclr.train.config import PretrainConfig, _where
 from seqclr.train.sampler import SHUFFLES, BatchOrder, DeterministicBatchSampler
 
-SYNTHETIC = ("synthetic-handwriting", "synthetic-print")
 
 
 def open_pack(cfg: PretrainConfig):
@@ -49,7 +49,7 @@ def build_dataset(cfg: PretrainConfig, source: str | None = None):
     if cfg.data == "packed":
         return open_pack(cfg)
     kw = dict(cfg.data_options)
-    if cfg.data in SYNTHETIC:
+    if cfg.data in SYNTHETIC_SOURCES:
         kw.setdefault("split", cfg.data_split)
         kw.setdefault("seed", cfg.data_seed)
         kw.setdefault("charset", cfg.charset)
@@ -62,7 +62,7 @@ def build_dataset(cfg: PretrainConfig, source: str | None = None):
         kw.setdefault(first, cfg.data_root)
     src = build_source(cfg.data, **kw)
     ds = WordDataset(src, cfg.charset, height=cfg.height, width=cfg.width)
-    if cfg.data_size is not None and cfg.data not in SYNTHETIC and len(ds) > cfg.data_size:
+    if cfg.data_size is not None and cfg.data not in SYNTHETIC_SOURCES and len(ds) > cfg.data_size:
         ds = torch.utils.data.Subset(ds, range(cfg.data_size))
     return ds
 
