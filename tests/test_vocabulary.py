@@ -36,6 +36,8 @@ from seqclr.train.run_logger import LOGGERS
 from tests.notebook_utils import NOTEBOOKS, PARAMETERS, ROOT, cell_defaults, notebook_paths
 
 ENCODERS = tuple(ENCODER_PRESETS)
+from seqclr.data.fonts import SPLITS  # noqa: E402
+
 CHARSETS = tuple(CHARSET_NAMES)
 PRETRAIN_SOURCES = (*SOURCE_NAMES, "packed")  # seqclr.data.packed
 
@@ -55,6 +57,7 @@ VOCABULARY = {
     "LR_SCHEDULES": (LR_SCHEDULES, "seqclr/train/optimization.py"),
     "METRIC_NAMES": (METRIC_NAMES, "seqclr/metrics.py"),
     "KINDS": (KINDS, "seqclr/evaluate/embeddings.py"),
+    "SPLITS": (SPLITS, "seqclr/data/fonts.py"),
 }
 # Copies this task may not touch yet (owned by files under another change): path -> set names.
 KNOWN_COPIES: dict[str, set] = {}  # module -> sets it may spell out (none left)

@@ -34,6 +34,7 @@ from typing import Any, Literal, TypeVar
 
 from seqclr.augment.spec import AUGMENTATION_PRESETS, NO_AUGMENTATION
 from seqclr.config import ConfigIO
+from seqclr.data.fonts import SPLITS
 from seqclr.data.source_names import SOURCE_NAMES
 from seqclr.devices import DEVICES
 from seqclr.models.prediction import DECODERS, FEATURES
@@ -249,7 +250,7 @@ class RecognizerTrainConfig(ConfigIO):
         name_ = type(self).__name__
         if self.data_seed < 0:
             raise bad("data_seed", ">= 0")
-        for split in ("train", "val", "test"):
+        for split in SPLITS:
             size = getattr(self, f"{split}_size")
             if size is not None and size < 1:
                 raise bad(f"{split}_size", ">= 1 or None")
@@ -271,7 +272,7 @@ class RecognizerTrainConfig(ConfigIO):
                     f"text validate on the IC13 + IIIT5K training images, e.g. {SCENE_TEXT_VAL_SOURCE!r}"
                 )
         if self.data.startswith("synthetic-"):
-            for split in ("train", "val", "test"):
+            for split in SPLITS:
                 if getattr(self, f"{split}_size") is None:
                     raise bad(f"{split}_size", "an integer for the synthetic sources (they have no natural size)")
 

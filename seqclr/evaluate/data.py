@@ -18,9 +18,9 @@ import hashlib
 import numpy as np
 import torch
 
+from seqclr.data.fonts import SPLITS
 from seqclr.evaluate.config import RecognizerTrainConfig
 
-SPLITS = ("train", "val", "test")
 
 
 def build_split(cfg: RecognizerTrainConfig, split: str):

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from seqclr.data.fonts import SPLITS
 from seqclr.data.skips import skipped_report
 from seqclr.devices import resolve_device
 from seqclr.evaluate.config import RecognizerTrainConfig
@@ -91,9 +92,9 @@ def load_datasets(cfg: RecognizerTrainConfig, datasets: dict | None = None) -> d
     """{"train", "test"[, "val"]}: the given ones, the rest built from cfg (val only when
     cfg.val_every > 0)."""
     out = dict(datasets or {})
-    unknown = set(out) - {"train", "val", "test"}
+    unknown = set(out) - set(SPLITS)
     if unknown:
-        raise ValueError(f"datasets: unknown split(s) {sorted(unknown)}; expected train, val, test")
+        raise ValueError(f"datasets: unknown split(s) {sorted(unknown)}; expected {', '.join(SPLITS)}")
     needed = ["train", "test"] + (["val"] if cfg.val_every > 0 else [])
     for split in needed:
         if split not in out:

@@ -39,6 +39,7 @@ import torch
 import yaml
 
 from seqclr.contrastive.model import METHODS
+from seqclr.data.fonts import SPLITS
 from seqclr.devices import DEVICES
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
 from seqclr.evaluate.results import _write_json, read_json
@@ -235,7 +236,7 @@ def _evaluate_all(todo, summary: dict, reference: Path, log) -> None:
     if not todo:
         return
     t = time.time()
-    datasets = {split: MemoryWords(build_split(todo[0][2], split)) for split in ("train", "val", "test")}
+    datasets = {split: MemoryWords(build_split(todo[0][2], split)) for split in SPLITS}
     log(f"rendered {', '.join(f'{k} {len(v)}' for k, v in datasets.items())} in {time.time() - t:.1f}s")
     for protocol, name, cfg in todo:
         result = run_protocol(cfg, protocol, datasets=datasets, log=None)

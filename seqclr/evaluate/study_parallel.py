@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from seqclr.data.fonts import SPLITS
 from seqclr.evaluate.results import _write_json
 
 _SPLITS: dict[str, dict] = {}  # per worker process: splits file -> {split: MemoryWords}
@@ -73,7 +74,7 @@ def render_splits(cfg, path: Path, num_workers: int, log=print) -> None:
         log(f"splits: {path} (rendered earlier)")
         return
     t = time.time()
-    items = {split: render_items(build_split(cfg, split), num_workers) for split in ("train", "val", "test")}
+    items = {split: render_items(build_split(cfg, split), num_workers) for split in SPLITS}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save(items, tmp)
