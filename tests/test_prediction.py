@@ -18,6 +18,7 @@ from seqclr.models.prediction import (
     ctc_collapse,
     ctc_collapse_scores,
     ctc_frames_needed,
+    ctc_frames_needed_batch,
 )
 
 ABC = Charset("abcz", name="abcz")
@@ -92,6 +93,11 @@ def test_ctc_loss_prefers_the_true_label_and_survives_impossible_targets():
     assert torch.isfinite(impossible) and float(impossible) == 0.0
     # "aab" needs 4 frames (a blank between the two a's): fits 6, and 3 frames are too few
     assert ctc_frames_needed("aab") == 4 and ctc_frames_needed(ABC.encode("abcabca")) == 7
+    # the batched count equals the per-target one; a repeat across two targets does not count
+    targets = [[1, 1, 2], [2, 2, 2], [], [3], [3, 4, 4, 3]]
+    flat = torch.tensor([c for t in targets for c in t])
+    got = ctc_frames_needed_batch(flat, torch.tensor([len(t) for t in targets]))
+    assert got.tolist() == [ctc_frames_needed(t) for t in targets] == [4, 5, 0, 1, 5]
     with pytest.warns(UserWarning, match="cannot fit"):
         dec.loss(logits[:, :3], torch.tensor([3]), [ABC.encode("aab")])
     with warnings.catch_warnings():

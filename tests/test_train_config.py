@@ -179,15 +179,12 @@ def test_simclr_pretraining_builds_the_simclr_augmenter():
     assert build_augment(PretrainConfig(method="seqclr-frame")).spec == seqclr_spec()
 
 
-def test_simclr_run_pretrains_and_records_simclr_augmentations(tmp_path, monkeypatch):
-    """A real (one-step) SimCLR run: every view comes from the SimCLR spec, and the run records it."""
-    import json
-
+@pytest.fixture
+def view_specs(monkeypatch) -> list:
+    """The spec of every view the pretraining augmenter draws (a spy on SeqCLRAugment.forward)."""
     from seqclr.augment.pipeline import SeqCLRAugment
-    from seqclr.augment.spec import simclr_spec
-    from seqclr.train.loop import pretrain
 
-    specs = []
+    specs: list = []
     forward = SeqCLRAugment.forward
 
     def spy(self, x, generator=None):
@@ -195,12 +192,22 @@ def test_simclr_run_pretrains_and_records_simclr_augmentations(tmp_path, monkeyp
         return forward(self, x, generator)
 
     monkeypatch.setattr(SeqCLRAugment, "forward", spy)
+    return specs
+
+
+def test_simclr_run_pretrains_and_records_simclr_augmentations(tmp_path, view_specs):
+    """A real (one-step) SimCLR run: every view comes from the SimCLR spec, and the run records it."""
+    import json
+
+    from seqclr.augment.spec import simclr_spec
+    from seqclr.train.loop import pretrain
+
     cfg = PretrainConfig(
         method="simclr", data_size=8, width=32, batch_size=4, iterations=1, output_dir=str(tmp_path),
         progress=False, device="cpu", checkpoint_every=1, log_every=1,
     )  # fmt: skip
     pretrain(cfg)
-    assert specs and all(s == simclr_spec() for s in specs)
+    assert view_specs and all(s == simclr_spec() for s in view_specs)
     assert json.loads((tmp_path / "metrics.json").read_text())["config"]["augmentation"] == "simclr"
     assert PretrainConfig.from_yaml(tmp_path / "config.yaml").augmentation == "simclr"
 
@@ -288,7 +295,7 @@ def _tiny_run(tmp_path, **changes) -> PretrainConfig:
     return PretrainConfig(**{**values, **changes})
 
 
-def test_pretraining_with_a_spec_file_uses_and_records_it(tmp_path, monkeypatch):
+def test_pretraining_with_a_spec_file_uses_and_records_it(tmp_path, view_specs):
     """A real (two-step) run: every view comes from the file's spec; config.yaml keeps the path,
     metrics.json the spec's content and digest, the checkpoint the digest; resuming after the
     file was edited names the digest."""
@@ -296,22 +303,13 @@ def test_pretraining_with_a_spec_file_uses_and_records_it(tmp_path, monkeypatch)
 
     import torch
 
-    from seqclr.augment.pipeline import SeqCLRAugment
     from seqclr.augment.spec import save_spec, spec_digest
     from seqclr.train.loop import pretrain
 
     spec, path = _spec_file(tmp_path)
-    specs = []
-    forward = SeqCLRAugment.forward
-
-    def spy(self, x, generator=None):
-        specs.append(self.spec)
-        return forward(self, x, generator)
-
-    monkeypatch.setattr(SeqCLRAugment, "forward", spy)
     cfg = _tiny_run(tmp_path, augmentation=path)
     metrics = pretrain(cfg)
-    assert len(specs) == 4 and all(s == spec for s in specs)  # two views per step
+    assert len(view_specs) == 4 and all(s == spec for s in view_specs)  # two views per step
     out = tmp_path / "run"
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["config"]["augmentation"] == path and metrics["augmentation_spec"] == spec.to_dict()

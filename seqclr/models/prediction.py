@@ -62,6 +62,14 @@ def ctc_frames_needed(target: Sequence) -> int:
     return len(target) + sum(a == b for a, b in zip(target, target[1:]))
 
 
+def ctc_frames_needed_batch(flat: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:
+    """:func:`ctc_frames_needed` of every target at once: ``flat`` the concatenated ids,
+    ``target_lengths`` (N,) their lengths; equal neighbours count only inside one target."""
+    owner = torch.repeat_interleave(torch.arange(len(target_lengths)), target_lengths)
+    repeat = (flat[1:] == flat[:-1]) & (owner[1:] == owner[:-1])
+    return target_lengths + torch.zeros_like(target_lengths).index_add_(0, owner[1:], repeat.long())
+
+
 def ctc_collapse(path: Sequence[int], blank: int = CTC_BLANK) -> list[int]:
     """The CTC mapping phi of eq. 3: merge repeated labels, then delete blanks
     ("aa-a-bbb-cc-ccc-" -> "aabcc")."""
@@ -119,21 +127,22 @@ class CTCDecoder(nn.Module):
         recognizer protocols exclude these words before training (seqclr.evaluate.data)."""
         lengths = _check_features(logits, lengths, self.n_classes + 1, "CTCDecoder.loss")
         targets = _check_targets(targets, logits.size(0), self.n_classes, "CTCDecoder.loss")
-        frames = lengths.tolist()
-        bad = [i for i, t in enumerate(targets) if ctc_frames_needed(t) > frames[i]]
-        if bad:
-            i = bad[0]
+        target_lengths = torch.tensor([len(t) for t in targets], dtype=torch.long)
+        flat = torch.tensor([c + 1 for t in targets for c in t], dtype=torch.long)
+        needed = ctc_frames_needed_batch(flat, target_lengths)
+        frames = lengths.cpu()
+        bad = (needed > frames).nonzero().flatten()
+        if len(bad):
+            i = int(bad[0])
             warnings.warn(
                 f"CTCDecoder.loss: {len(bad)} of {len(targets)} targets cannot fit their frames (e.g. item {i}: "
-                f"{ctc_frames_needed(targets[i])} frames needed, {frames[i]} available); their loss is 0 and they "
+                f"{int(needed[i])} frames needed, {int(frames[i])} available); their loss is 0 and they "
                 "do not train: exclude them before training",
                 stacklevel=2,
             )
         device = logits.device
-        target_lengths = torch.tensor([len(t) for t in targets], dtype=torch.long, device=device)
-        flat = torch.tensor([c + 1 for t in targets for c in t], dtype=torch.long, device=device)
         log_probs = nnf.log_softmax(logits.float(), dim=-1).transpose(0, 1)  # (T, N, C)
-        return self.ctc(log_probs, flat, lengths, target_lengths)
+        return self.ctc(log_probs, flat.to(device), lengths, target_lengths.to(device))
 
     @torch.no_grad()
     def greedy_decode(self, logits: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:

@@ -492,7 +492,8 @@ class _Run:
         self.losses.extend(vals_list)
 
     def checkpoint(self) -> None:
-        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):  # last guard: never save non-finite weights
+        finite = torch.stack([torch.isfinite(p).all() for p in self.model.parameters()]).all()
+        if not bool(finite):  # last guard, one host sync: never save non-finite weights
             raise NonFiniteLossError(nonfinite_message("non-finite weights", self.step, self._ckpt_path(), self.cfg), self.step)
         rngs = D.all_gather_objects(rng_state(self.aug_gen, self.device), self.ctx)
         if self.ctx.is_main:
