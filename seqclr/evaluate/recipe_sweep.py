@@ -32,6 +32,7 @@ CANDIDATES: dict[str, dict] = {
     "small-b64-cosine-550": dict(encoder="small", iterations=550),
     "cpu-b64-cosine-2400": dict(encoder="cpu", iterations=2400),
     "cpu-b32-cosine-lr3e-3-2400": dict(encoder="cpu", iterations=2400, batch_size=32, lr=3e-3),
+    "cpu-vgg-b32-cosine-2400": dict(encoder="cpu-vgg", iterations=2400, batch_size=32),
 }
 
 
