@@ -9,7 +9,10 @@ import pytest
 
 import math
 
+from seqclr.contrastive.model import METHODS
+from seqclr.evaluate.protocol import SUPERVISED
 from seqclr.evaluate.report import (
+    METHOD_ORDER,
     cell_stats,
     collect_runs,
     compare,
@@ -21,6 +24,7 @@ from seqclr.evaluate.report import (
     wer_curves,
     wer_figure,
 )
+from seqclr.evaluate.study import NO_PRETRAINING
 
 
 def write_run(root, name, protocol, method, decoder, acc, fraction=1.0, checkpoint="enc.pt", data="iam", wer=None,
@@ -89,6 +93,15 @@ def test_table1_layout(runs):
     assert header[1:3] == ["iam CTC CER", "iam Attention CER"] and body[1][1] == "20.0"
     with pytest.raises(ValueError, match="metrics"):
         table1([], ("bleu",))
+
+
+def test_method_order_is_derived_from_the_vocabulary():
+    """Every pretraining method once (from seqclr.contrastive.model.METHODS), then no pretraining
+    and the supervised baseline (their owners' names), in the paper's row order."""
+    assert sorted(METHOD_ORDER[: len(METHODS)]) == sorted(METHODS)
+    assert all(METHOD_ORDER.count(m) == 1 for m in METHODS)
+    assert METHOD_ORDER[len(METHODS):] == (NO_PRETRAINING, SUPERVISED)
+    assert METHOD_ORDER == ("simclr", "simclr-contextual", "seqclr-all", "seqclr-frame", "seqclr-window", "none", "supervised")
 
 
 def test_table2_layout_and_metric(runs):

@@ -42,7 +42,8 @@ from seqclr.evaluate.results import write_results
 from seqclr.models.prediction import Recognizer, build_recognizer
 from seqclr.train.run_logger import RunLogger, require_logger
 
-PROTOCOLS = ("decoder_eval", "finetune", "supervised")
+SUPERVISED = "supervised"  # the protocol of the supervised baseline, and its row in the tables
+PROTOCOLS = ("decoder_eval", "finetune", SUPERVISED)
 TRAIN_LOG = "train_log.csv"  # the curves of logger "csv" / "tensorboard" (seqclr.train.run_logger)
 TEST_SCALARS = tuple(f"test/{k}" for k in VAL_METRICS)
 

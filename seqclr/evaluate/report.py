@@ -33,11 +33,19 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from seqclr.contrastive.instance_mapping import MAPPINGS
+from seqclr.contrastive.model import METHOD_PRESETS, METHODS
+from seqclr.evaluate.protocol import SUPERVISED
+from seqclr.evaluate.study import NO_PRETRAINING
 from seqclr.metrics import METRIC_NAMES
 
-SUPERVISED = "supervised"
-# Table rows in the paper's order; unknown methods follow, alphabetically.
-METHOD_ORDER = ("simclr", "simclr-contextual", "seqclr-all", "seqclr-frame", "seqclr-window", "none", SUPERVISED)
+# Table rows in the paper's order: the SimCLR baselines, then the SeqCLR instance mappings (each
+# group alphabetically), no pretraining, the supervised baseline; unknown methods follow, alphabetically.
+METHOD_ORDER: tuple[str, ...] = (
+    *sorted(METHODS, key=lambda m: (METHOD_PRESETS[m]["mapping"] in MAPPINGS, m)),
+    NO_PRETRAINING,
+    SUPERVISED,
+)
 METRICS = METRIC_NAMES
 HIGHER_IS_BETTER = {"acc": True, "ed1": True, "cer": False, "wer": False}
 # The fields that make one table cell (a run's seed is the only other thing that may differ).
@@ -57,9 +65,9 @@ def method_name(summary: dict) -> str:
     """The table row of a run: its method; a random-init fine-tuning is the supervised baseline."""
     method = summary.get("method") or ""
     if summary.get("protocol") == SUPERVISED or (summary.get("protocol") == "finetune" and summary.get("checkpoint") == "random"):
-        return SUPERVISED if method in ("", "none", SUPERVISED) else method
+        return SUPERVISED if method in ("", NO_PRETRAINING, SUPERVISED) else method
     if not method:
-        return "none" if summary.get("checkpoint") == "random" else Path(str(summary.get("checkpoint", "?"))).parent.name
+        return NO_PRETRAINING if summary.get("checkpoint") == "random" else Path(str(summary.get("checkpoint", "?"))).parent.name
     return method
 
 
