@@ -55,10 +55,10 @@ def test_fused_equals_torch_on_sampled_batches(preset, channels):
 @pytest.mark.parametrize(
     "ops, values",
     [
-        (["blur"], {"blur__sigma": [0.3, 1.0, 2.5, 0.0]}),  # 9 taps for the batch, sigma 0 = identity
-        (["sharpen"], {"sharpen__alpha": 0.8, "sharpen__lightness": 1.3}),
-        (["linear_contrast", "color_jitter"], {"linear_contrast__alpha": 0.6, "color_jitter__brightness": 1.4,
-                                               "color_jitter__contrast": 0.5}),  # fmt: skip
+        (["blur"], {"blur": {"sigma": [0.3, 1.0, 2.5, 0.0]}}),  # 9 taps for the batch, sigma 0 = identity
+        (["sharpen"], {"sharpen": {"alpha": 0.8, "lightness": 1.3}}),
+        (["linear_contrast", "color_jitter"], {"linear_contrast": {"alpha": 0.6},
+                                               "color_jitter": {"brightness": 1.4, "contrast": 0.5}}),  # fmt: skip
         (["perspective", "piecewise_affine", "crop_vertical"], None),  # projective map before the field
         (["crop_horizontal", "piecewise_affine", "perspective"], None),  # projective map after it
         (["piecewise_affine", "blur", "flip"], None),  # a filter between geometric ops: the warp comes first
@@ -70,17 +70,17 @@ def test_fused_equals_torch_on_fixed_ops(ops, values):
     if values is None:
         corners = np.array([[0.02, 0.01], [0.97, 0.03], [0.99, 0.98], [0.01, 0.96]])
         values = {
-            "perspective__corners": corners,
-            "piecewise_affine__offsets": torch.tensor(rng.normal(0, 0.03, (n, 4, 4, 2)), dtype=torch.float32),
-            "piecewise_affine__nb_rows": [2, 3, 4, 4],
-            "piecewise_affine__nb_cols": [4, 2, 3, 4],
-            "crop_vertical__top": 0.2,
-            "crop_vertical__bottom": 0.1,
-            "crop_horizontal__left": 0.02,
-            "crop_horizontal__right": 0.01,
-            "blur__sigma": 0.8,
+            "perspective": {"corners": corners},
+            "piecewise_affine": {
+                "offsets": torch.tensor(rng.normal(0, 0.03, (n, 4, 4, 2)), dtype=torch.float32),
+                "nb_rows": [2, 3, 4, 4],
+                "nb_cols": [4, 2, 3, 4],
+            },
+            "crop_vertical": {"top": 0.2, "bottom": 0.1},
+            "crop_horizontal": {"left": 0.02, "right": 0.01},
+            "blur": {"sigma": 0.8},
         }
-        values = {k: v for k, v in values.items() if k.split("__")[0] in ops}
+        values = {op: v for op, v in values.items() if op in ops}
     x = _strokes(n)
     a, b = _both(x, fixed_params(n, ops, **values))
     assert (a - x).abs().mean() > 1e-3
@@ -101,7 +101,7 @@ def test_images_without_ops_are_copied():
     spec = AugmentSpec(ops=(OpSpec("blur", p=0.5, params={"sigma": (0.5, 1.0)}),), composition="sequential")
     x = _strokes(16)
     params = sample_params(16, spec, torch.Generator().manual_seed(0))
-    idle = ~params["active"][:, 0]
+    idle = ~params.active[:, 0]
     assert 0 < int(idle.sum()) < 16
     y = apply(x, params, backend="fused")
     assert torch.equal(y[idle], x[idle])
@@ -114,7 +114,7 @@ def test_degenerate_map_stays_inside_the_image():
     clamps every tap into the image (no out-of-bounds read) and returns image values."""
     corners = np.full((4, 2), 0.5)
     x = _strokes(3)
-    y = apply(x, fixed_params(3, ["perspective"], perspective__corners=corners), backend="fused")
+    y = apply(x, fixed_params(3, ["perspective"], perspective={"corners": corners}), backend="fused")
     assert torch.isfinite(y).all()
     assert float(y.min()) >= float(x.min()) and float(y.max()) <= float(x.max())
 
@@ -128,16 +128,16 @@ def test_backend_choice_and_errors():
     with pytest.raises(ValueError, match="dtype=torch.float64"):
         resolve_backend(x.double(), "fused")
     with pytest.raises(ValueError, match="'cuda-fast'"):
-        apply(x, fixed_params(2, ["blur"], blur__sigma=0.5), backend="cuda-fast")
+        apply(x, fixed_params(2, ["blur"], blur={"sigma": 0.5}), backend="cuda-fast")
     with pytest.raises(ValueError, match="'numba'"):
         SeqCLRAugment("seqclr", backend="numba")
     with pytest.raises(ValueError, match="9-tap kernel, too large for 4x6"):
-        apply(torch.rand(2, 1, 4, 6), fixed_params(2, ["blur"], blur__sigma=3.0), backend="fused")
+        apply(torch.rand(2, 1, 4, 6), fixed_params(2, ["blur"], blur={"sigma": 3.0}), backend="fused")
 
 
 def test_gradient_input_takes_the_torch_path():
     x = _strokes(2).requires_grad_()
-    y = apply(x, fixed_params(2, ["blur", "crop_vertical"], blur__sigma=0.7, crop_vertical__top=0.1, crop_vertical__bottom=0.0))
+    y = apply(x, fixed_params(2, ["blur", "crop_vertical"], blur={"sigma": 0.7}, crop_vertical={"top": 0.1, "bottom": 0.0}))
     y.sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
 

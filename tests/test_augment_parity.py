@@ -40,7 +40,8 @@ def backend(request):
 
 
 def ours(imgs: np.ndarray, name: str, **values) -> np.ndarray:
-    return to_uint8(apply(from_uint8(imgs), fixed_params(len(imgs), [name], **values), backend=BACKEND["name"]))
+    """Op ``name`` with parameters ``values`` (its fixed_params values) on every image."""
+    return to_uint8(apply(from_uint8(imgs), fixed_params(len(imgs), [name], **{name: values}), backend=BACKEND["name"]))
 
 
 def mae(a: np.ndarray, b: np.ndarray) -> float:
@@ -58,7 +59,7 @@ def changed(imgs: np.ndarray, out: np.ndarray) -> None:
 @pytest.mark.parametrize("alpha", [0.5, 0.75])
 def test_linear_contrast(words, alpha):
     ref = apply_imgaug_op(words, "linear_contrast", alpha=alpha)
-    got = ours(words, "linear_contrast", linear_contrast__alpha=alpha)
+    got = ours(words, "linear_contrast", alpha=alpha)
     changed(words, ref)
     # imgaug's uint8 LUT truncates (astype), we round: at most 1 level per pixel.
     assert np.abs(got.astype(int) - ref).max() <= 1
@@ -68,7 +69,7 @@ def test_linear_contrast(words, alpha):
 @pytest.mark.parametrize("sigma", [0.5, 0.75, 1.0])
 def test_gaussian_blur(words, sigma):
     ref = apply_imgaug_op(words, "blur", sigma=sigma)
-    got = ours(words, "blur", blur__sigma=sigma)
+    got = ours(words, "blur", sigma=sigma)
     changed(words, ref)
     # Same 5-tap normalised kernel and reflect-101 border as cv2.GaussianBlur; only
     # cv2's fixed-point arithmetic and uint8 rounding differ: <= 2 levels, mean << 1.
@@ -79,7 +80,7 @@ def test_gaussian_blur(words, sigma):
 @pytest.mark.parametrize("alpha, lightness", [(0.5, 0.0), (0.3, 0.5), (0.5, 0.5)])
 def test_sharpen(words, alpha, lightness):
     ref = apply_imgaug_op(words, "sharpen", alpha=alpha, lightness=lightness)
-    got = ours(words, "sharpen", sharpen__alpha=alpha, sharpen__lightness=lightness)
+    got = ours(words, "sharpen", alpha=alpha, lightness=lightness)
     changed(words, ref)
     # Identical 3x3 matrix (cv2.filter2D, reflect-101): uint8 rounding only.
     assert np.abs(got.astype(int) - ref).max() <= 2
@@ -122,10 +123,10 @@ def _cv2_crop_resize(imgs, top, bottom, left, right, interpolation):
 def test_crop(words, name, top, bottom, left, right):
     if name == "crop_vertical":
         ref = apply_imgaug_op(words, name, top=top, bottom=bottom)
-        got = ours(words, name, crop_vertical__top=top / H, crop_vertical__bottom=bottom / H)
+        got = ours(words, name, top=top / H, bottom=bottom / H)
     else:
         ref = apply_imgaug_op(words, name, left=left, right=right)
-        got = ours(words, name, **{f"{name}__left": left / W, f"{name}__right": right / W})
+        got = ours(words, name, left=left / W, right=right / W)
     changed(words, ref)
     # Geometry: identical to cropping and resizing with bilinear interpolation
     # (cv2 INTER_LINEAR, half-pixel centres); only cv2's fixed-point weights differ.
@@ -174,7 +175,7 @@ def test_perspective_map_is_cv2s(corners):
 @pytest.mark.parametrize("corners", _quads(2, 0.02))
 def test_perspective_vs_imgaug(words, corners):
     ref = apply_imgaug_op(words, "perspective", corners=corners)
-    got = ours(words, "perspective", perspective__corners=torch.tensor(corners, dtype=torch.float32))
+    got = ours(words, "perspective", corners=torch.tensor(corners, dtype=torch.float32))
     changed(words, ref)
     # imgaug resamples twice (bilinear warp to max_w x max_h, then INTER_AREA upscaling,
     # nearly nearest neighbour); we sample once bilinearly at the same coordinates
@@ -201,9 +202,9 @@ def test_piecewise_affine_separable_field_matches_imgaug(words, nb_rows, nb_cols
     got = ours(
         words,
         "piecewise_affine",
-        piecewise_affine__offsets=torch.tensor(full),
-        piecewise_affine__nb_rows=nb_rows,
-        piecewise_affine__nb_cols=nb_cols,
+        offsets=torch.tensor(full),
+        nb_rows=nb_rows,
+        nb_cols=nb_cols,
     )
     changed(words, ref)
     assert mae(got, ref) <= 0.5  # skimage order-1 warp vs grid_sample: rounding only

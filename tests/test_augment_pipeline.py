@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from seqclr.augment import (
+    Params,
     SeqCLRAugment,
     apply,
     fixed_params,
@@ -42,7 +43,7 @@ def test_mixed_batch_equals_per_image_application(backend):
     x = _words_like(12)
     spec = seqclr_spec().replace("flip", enabled=True).replace("crop_aggressive", enabled=True)
     params = sample_params(12, spec, torch.Generator().manual_seed(3))
-    assert params["active"].sum(1).unique().numel() > 2  # really mixed subsets
+    assert params.active.sum(1).unique().numel() > 2  # really mixed subsets
     batch = apply(x, params, backend=backend)
     for i in range(12):
         alone = apply(x[i : i + 1], index_params(params, [i]), backend=backend)
@@ -56,14 +57,15 @@ def test_inactive_ops_change_nothing(backend):
     params = sample_params(10, seqclr_spec(), torch.Generator().manual_seed(5))
     batch = apply(x, params, backend=backend)
     for i in range(10):
-        act = params["active"][i]
-        cols = sorted((k for k in range(len(params["ops"])) if act[k]), key=lambda k: int(params["order"][i, k]))
-        only = {"ops": tuple(params["ops"][k] for k in cols)}
-        only["active"] = torch.ones(1, len(cols), dtype=torch.bool)
-        only["order"] = torch.arange(len(cols)).view(1, -1)
-        for key, value in params.items():
-            if "." in key and key.split(".")[0] in only["ops"]:
-                only[key] = value[i : i + 1]
+        act = params.active[i]
+        cols = sorted((k for k in range(len(params.ops)) if act[k]), key=lambda k: int(params.order[i, k]))
+        ops = tuple(params.ops[k] for k in cols)
+        only = Params(
+            ops,
+            torch.ones(1, len(cols), dtype=torch.bool),
+            torch.arange(len(cols)).view(1, -1),
+            {op: {key: v[i : i + 1] for key, v in vals.items()} for op, vals in params.values.items() if op in ops},
+        )
         torch.testing.assert_close(batch[i : i + 1], apply(x[i : i + 1], only, backend=backend), atol=1e-5, rtol=0)
 
 
@@ -90,24 +92,24 @@ def test_runs_on_cuda_like_on_cpu():
 def test_random_subsets_non_empty_uniform_size_and_permutation_order():
     n = 3000
     p = sample_params(n, seqclr_spec(), torch.Generator().manual_seed(0))
-    k = len(p["ops"])
-    assert k == 7 and "flip" not in p["ops"]
-    sizes = p["active"].sum(1)
+    k = len(p.ops)
+    assert k == 7 and "flip" not in p.ops
+    sizes = p.active.sum(1)
     assert bool((sizes >= 1).all())
     # imgaug SomeOf((1, None)): subset size uniform in 1..k
     freq = torch.bincount(sizes, minlength=k + 1)[1:].float() / n
     assert bool((freq > 0.10).all()) and bool((freq < 0.19).all())
     # random order: each row is a permutation, and every op is sometimes first
-    assert bool((p["order"].sort(1).values == torch.arange(k)).all())
-    first = p["order"].argmin(1)
+    assert bool((p.order.sort(1).values == torch.arange(k)).all())
+    first = p.order.argmin(1)
     assert first.unique().numel() == k
 
 
 def test_sequential_spec_uses_probabilities():
     spec = AugmentSpec((OpSpec("flip", p=0.25), OpSpec("blur", params={"sigma": (0.5, 1.0)})), composition="sequential")
     p = sample_params(4000, spec, torch.Generator().manual_seed(0))
-    assert abs(p["active"][:, 0].float().mean().item() - 0.25) < 0.03
-    assert bool(p["active"][:, 1].all())
+    assert abs(p.active[:, 0].float().mean().item() - 0.25) < 0.03
+    assert bool(p.active[:, 1].all())
 
 
 def test_generator_seeding_reproducible():
@@ -127,10 +129,10 @@ def test_order_matters_and_is_followed(backend):
     """Sharpen's kernel does not sum to 1, so contrast-then-sharpen differs from
     sharpen-then-contrast; the per-image order in params decides."""
     x = _words_like(2)
-    vals = dict(linear_contrast__alpha=0.5, sharpen__alpha=0.5, sharpen__lightness=0.0)
+    vals = dict(linear_contrast={"alpha": 0.5}, sharpen={"alpha": 0.5, "lightness": 0.0})
     p1 = fixed_params(2, ["linear_contrast", "sharpen"], **vals)
     p2 = fixed_params(2, ["linear_contrast", "sharpen"], **vals)
-    p2["order"] = p2["order"].flip(1)
+    p2 = p2.replace(order=p2.order.flip(1))
     from seqclr.augment import ops as O
 
     a = torch.full((2,), 0.5)
@@ -145,10 +147,10 @@ def test_order_matters_and_is_followed(backend):
 def test_geometric_ops_fused_in_order(backend):
     """Crop then flip == flip then crop mirrored: the composed maps follow the order."""
     x = _words_like(1)
-    vals = dict(crop_horizontal__left=0.0, crop_horizontal__right=0.3)
+    vals = dict(crop_horizontal={"left": 0.0, "right": 0.3})
     crop_then_flip = fixed_params(1, ["crop_horizontal", "flip"], **vals)
     flip_then_crop = fixed_params(1, ["crop_horizontal", "flip"], **vals)
-    flip_then_crop["order"] = flip_then_crop["order"].flip(1)
+    flip_then_crop = flip_then_crop.replace(order=flip_then_crop.order.flip(1))
     a = apply(x, crop_then_flip, backend=backend)
     b = apply(x, flip_then_crop, backend=backend)
     keep_left = apply(x, fixed_params(1, ["crop_horizontal"], **vals), backend=backend)
@@ -178,7 +180,7 @@ def test_sequence_order_preserved_by_seqclr_but_not_by_flip():
     spec = seqclr_spec().replace("flip", enabled=True)
     p = sample_params(200, spec, g)
     corr = _column_corr(apply(x, p))
-    flipped = p["active"][:, p["ops"].index("flip")]
+    flipped = p.active[:, p.ops.index("flip")]
     assert 20 < int(flipped.sum()) < 180
     assert bool((corr[flipped] < -0.9).all())
     assert bool((corr[~flipped] > 0.9).all())
@@ -295,18 +297,19 @@ def _sequential_reference(x, p):
     from seqclr.augment import ops as O
 
     out = []
-    ksize = O.gaussian_kernel_size(float(p["blur.sigma"].max()))
+    v = p.values
+    ksize = O.gaussian_kernel_size(float(v["blur"]["sigma"].max()))
     for i in range(x.shape[0]):
         y = x[i : i + 1]
-        cols = [k for k in range(len(p["ops"])) if p["active"][i, k]]
-        for k in sorted(cols, key=lambda k: int(p["order"][i, k])):
-            name = p["ops"][k]
+        cols = [k for k in range(len(p.ops)) if p.active[i, k]]
+        for k in sorted(cols, key=lambda k: int(p.order[i, k])):
+            name = p.ops[k]
             if name == "linear_contrast":
-                y = O.linear_contrast(y, p["linear_contrast.alpha"][i : i + 1])
+                y = O.linear_contrast(y, v["linear_contrast"]["alpha"][i : i + 1])
             elif name == "blur":
-                y = O.gaussian_blur(y, p["blur.sigma"][i : i + 1], ksize)
+                y = O.gaussian_blur(y, v["blur"]["sigma"][i : i + 1], ksize)
             else:
-                y = O.sharpen(y, p["sharpen.alpha"][i : i + 1], p["sharpen.lightness"][i : i + 1])
+                y = O.sharpen(y, v["sharpen"]["alpha"][i : i + 1], v["sharpen"]["lightness"][i : i + 1])
         out.append(y)
     return torch.cat(out)
 
@@ -326,5 +329,5 @@ def test_merged_position_filters_equal_sequential_ops(sigma, backend):
     )
     x = _words_like(24)
     p = sample_params(24, spec, torch.Generator().manual_seed(7))
-    assert len({tuple(p["order"][i][p["active"][i]].tolist()) for i in range(24)}) > 5  # mixed orders
+    assert len({tuple(p.order[i][p.active[i]].tolist()) for i in range(24)}) > 5  # mixed orders
     torch.testing.assert_close(apply(x, p, backend=backend), _sequential_reference(x, p), atol=2e-5, rtol=0)

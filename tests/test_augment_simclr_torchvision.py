@@ -47,7 +47,7 @@ def words() -> torch.Tensor:
 
 @pytest.fixture(params=["torch", "fused", "cuda"])
 def run(request, words):
-    """ours(ops, **values) on the words: our torch ops (CPU), the fused CPU kernel, the torch ops on
+    """ours(ops, **values) on the words (values: op -> its fixed_params values): our torch ops (CPU), the fused CPU kernel, the torch ops on
     a GPU; returns (input, output) on the CPU."""
     if request.param == "fused" and not fused.available():
         pytest.skip("numba not importable: no fused kernel")
@@ -92,7 +92,7 @@ def test_the_simclr_spec_is_these_ops_with_simclrs_numbers():
 
 @pytest.mark.parametrize("brightness, contrast", [(0.2, 1.8), (1.8, 0.2), (0.6, 1.4), (1.3, 0.5), (1.0, 1.0)])
 def test_color_jitter_is_adjust_brightness_then_adjust_contrast(run, words, brightness, contrast):
-    got = run("color_jitter", color_jitter__brightness=brightness, color_jitter__contrast=contrast)
+    got = run("color_jitter", color_jitter={"brightness": brightness, "contrast": contrast})
     ref = torch.stack([TF.adjust_contrast(TF.adjust_brightness(im, brightness), contrast) for im in words])
     if (brightness, contrast) != (1.0, 1.0):
         changed(words, ref)
@@ -104,7 +104,7 @@ def test_color_jitter_is_adjust_brightness_then_adjust_contrast(run, words, brig
 @pytest.mark.parametrize("sigma", [0.1, 0.5, 1.0, 1.5, 2.0])
 def test_gaussian_blur_is_torchvisions_kernel(run, words, sigma):
     k = O.gaussian_kernel_size(sigma)  # our kernel size rule (imgaug's): 5 taps, 7 at sigma 2
-    got = run("blur", blur__sigma=sigma)
+    got = run("blur", blur={"sigma": sigma})
     ref = TF.gaussian_blur(words, [k, k], [sigma, sigma])
     if sigma >= 0.5:
         changed(words, ref)
@@ -118,7 +118,7 @@ def test_gaussian_blur_per_image_sigma_in_one_batch(run, words):
     batch's kernel size (our rule for the largest sigma)."""
     sigma = [0.1, 0.7, 1.3, 2.0]
     k = O.gaussian_kernel_size(max(sigma))
-    got = run("blur", blur__sigma=sigma)
+    got = run("blur", blur={"sigma": sigma})
     ref = torch.stack([TF.gaussian_blur(im, [k, k], [s, s]) for im, s in zip(words, sigma)])
     assert (got - ref).abs().max() <= EXACT
 
@@ -164,9 +164,8 @@ def test_random_resized_crop_is_resized_crop(run, words, box):
     top, left, h, w = box
     got = run(
         "random_resized_crop",
-        random_resized_crop__x0=left / W, random_resized_crop__y0=top / H,
-        random_resized_crop__w=w / W, random_resized_crop__h=h / H,
-    )  # fmt: skip
+        random_resized_crop={"x0": left / W, "y0": top / H, "w": w / W, "h": h / H},
+    )
     # torchvision's default: bilinear, antialias (a no-op when upscaling, which a crop always is)
     ref = TF.resized_crop(words, top, left, h, w, [H, W], interpolation=T.InterpolationMode.BILINEAR, antialias=True)
     if box != (0, 0, H, W):
@@ -190,7 +189,7 @@ def test_sampled_crop_boxes_are_whole_pixels_inside_the_image():
     """What the sampler draws (fractions) is cropped as torchvision's RandomResizedCrop crops:
     a box of whole pixels, at least one, inside the image."""
     p = sample_params(512, simclr_spec(), torch.Generator().manual_seed(0))
-    m = O.resized_crop_matrix(*(p[f"random_resized_crop.{k}"] for k in ("x0", "y0", "w", "h")), H, W)
+    m = O.resized_crop_matrix(*(p.values["random_resized_crop"][k] for k in ("x0", "y0", "w", "h")), H, W)
     w, h = m[:, 0, 0] * W, m[:, 1, 1] * H  # box size in pixels
     left, top = m[:, 0, 2] + 0.5 - 0.5 * m[:, 0, 0], m[:, 1, 2] + 0.5 - 0.5 * m[:, 1, 1]
     for v in (w, h, left, top):
@@ -212,10 +211,10 @@ def test_simclr_chain_is_torchvisions(run, words):
     t, l, h, w = (torch.tensor([b[i] for b in boxes], dtype=torch.float32) for i in range(4))
     got = run(
         ["random_resized_crop", "flip", "color_jitter", "blur"],
-        random_resized_crop__x0=l / W, random_resized_crop__y0=t / H, random_resized_crop__w=w / W,
-        random_resized_crop__h=h / H, color_jitter__brightness=bright, color_jitter__contrast=contrast,
-        blur__sigma=sigma,
-    )  # fmt: skip
+        random_resized_crop={"x0": l / W, "y0": t / H, "w": w / W, "h": h / H},
+        color_jitter={"brightness": bright, "contrast": contrast},
+        blur={"sigma": sigma},
+    )
     k = O.gaussian_kernel_size(max(sigma))
     ref = []
     for im, (bt, bl, bh, bw), b, c, s in zip(words, boxes, bright, contrast, sigma):

@@ -10,7 +10,7 @@ from seqclr.augment.pipeline import (
     from_uint8,
     to_uint8,
 )
-from seqclr.augment.plan import fixed_params, index_params, sample_params
+from seqclr.augment.plan import Params, fixed_params, index_params, sample_params
 from seqclr.augment.spec import (
     AugmentSpec,
     OpSpec,
@@ -26,6 +26,7 @@ from seqclr.augment.spec import (
 __all__ = [
     "AugmentSpec",
     "OpSpec",
+    "Params",
     "SeqCLRAugment",
     "apply",
     "fixed_params",

@@ -31,16 +31,17 @@ def conv_params(params: Params, names: list[str]) -> tuple[torch.Tensor, torch.T
     kernel size (blur's, by imgaug's rule for the batch's largest sigma)."""
     ksize = 3
     if "blur" in names:
-        ksize = max(ksize, O.gaussian_kernel_size(float(params["blur.sigma"].max())))
+        ksize = max(ksize, O.gaussian_kernel_size(float(params.values["blur"]["sigma"].max())))
     kernels, biases = [], []
     for name in names:
         if name == "linear_contrast":
-            k, b = O.contrast_as_conv(params["linear_contrast.alpha"], ksize)
+            k, b = O.contrast_as_conv(params.values["linear_contrast"]["alpha"], ksize)
         elif name == "blur":
-            k = O.blur_kernels(params["blur.sigma"], ksize)
+            k = O.blur_kernels(params.values["blur"]["sigma"], ksize)
             b = torch.zeros(k.shape[0])
         elif name == "sharpen":
-            k = O.centered(O.sharpen_kernels(params["sharpen.alpha"], params["sharpen.lightness"]), ksize)
+            sharpen = params.values["sharpen"]
+            k = O.centered(O.sharpen_kernels(sharpen["alpha"], sharpen["lightness"]), ksize)
             b = torch.zeros(k.shape[0])
         else:
             raise ValueError(f"{name!r} is not a linear filter")
@@ -116,7 +117,8 @@ def apply_torch(x: torch.Tensor, params: Params, stages: list[str], seq: np.ndar
             rows = np.flatnonzero(col == stages.index("color_jitter"))
             if rows.size:
                 r = torch.from_numpy(rows)
-                bright, contrast = (params[f"color_jitter.{key}"][r].to(dev) for key in ("brightness", "contrast"))
+                jitter = params.values["color_jitter"]
+                bright, contrast = (jitter[key][r].to(dev) for key in ("brightness", "contrast"))
                 run(r, lambda t: O.color_jitter(t, bright, contrast))
         g0, g1 = geo_start[pos], geo_start[pos + 1]
         if g0 < g1:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from seqclr.augment import ops as O
-from seqclr.augment.plan import geometric_maps_for
+from seqclr.augment.plan import Params, geometric_maps_for
 
 # stage codes (``END`` closes an image's sequence)
 END, CONTRAST, BLUR, SHARPEN, JITTER, WARP = -1, 0, 1, 2, 3, 4
@@ -298,7 +298,7 @@ if _HAVE_NUMBA:
 # --------------------------------------------------------------------------- host side
 
 
-def prepare(x: torch.Tensor, params: dict, stages: list[str], seq: np.ndarray) -> tuple:
+def prepare(x: torch.Tensor, params: Params, stages: list[str], seq: np.ndarray) -> tuple:
     """The kernel's arrays for a batch (see :func:`_augment`), from
     :func:`seqclr.augment.plan.plan_stages`' output."""
     n, _, h, w = x.shape
@@ -309,13 +309,13 @@ def prepare(x: torch.Tensor, params: dict, stages: list[str], seq: np.ndarray) -
     code = table[seq]
     f32 = np.float32
 
-    def col(key: str, default: float = 0.0) -> np.ndarray:
-        v = params.get(key)
+    def col(op: str, key: str, default: float = 0.0) -> np.ndarray:
+        v = params.values.get(op, {}).get(key)
         return np.full(n, default, f32) if v is None else v.numpy().astype(f32)
 
-    alpha = col("linear_contrast.alpha", 1.0)
+    alpha = col("linear_contrast", "alpha", 1.0)
     if "blur" in stages:
-        sigma = params["blur.sigma"]
+        sigma = params.values["blur"]["sigma"]
         ksize = O.gaussian_kernel_size(float(sigma.max()))
         blur_k = O.gaussian_kernels(sigma, ksize).numpy().astype(f32)
         if ksize // 2 >= min(h, w):
@@ -326,10 +326,11 @@ def prepare(x: torch.Tensor, params: dict, stages: list[str], seq: np.ndarray) -
     else:
         blur_k = np.zeros((n, 1), f32)
     if "sharpen" in stages:
-        sharp_k = O.sharpen_kernels(params["sharpen.alpha"], params["sharpen.lightness"]).numpy().astype(f32)
+        sharpen = params.values["sharpen"]
+        sharp_k = O.sharpen_kernels(sharpen["alpha"], sharpen["lightness"]).numpy().astype(f32)
     else:
         sharp_k = np.zeros((n, 3, 3), f32)
-    jitter = np.stack([col("color_jitter.brightness", 1.0), col("color_jitter.contrast", 1.0)], axis=1)
+    jitter = np.stack([col("color_jitter", "brightness", 1.0), col("color_jitter", "contrast", 1.0)], axis=1)
     geo_row = np.full(n, -1, np.int64)
     eye = np.eye(3)[None]
     m = b = a = eye
@@ -385,7 +386,7 @@ def _executor(threads: int) -> ThreadPoolExecutor:
         return _pool[2]
 
 
-def apply_fused(x: torch.Tensor, params: dict, stages: list[str], seq: np.ndarray, threads: int | None = None) -> torch.Tensor:
+def apply_fused(x: torch.Tensor, params: Params, stages: list[str], seq: np.ndarray, threads: int | None = None) -> torch.Tensor:
     """The fused kernel on a CPU float32 batch: the same result as the torch path of
     :func:`seqclr.augment.pipeline.apply`. ``threads`` defaults to torch's."""
     if not _HAVE_NUMBA:

@@ -3,7 +3,8 @@
 ``SeqCLRAugment(spec)`` augments a float batch (N, C, H, W) in [0, 1] on any device.
 It works in two steps that the explorer and the tests can call separately:
 
-- :func:`seqclr.augment.plan.sample_params` draws per-image parameters (a dict of tensors) and which
+- :func:`seqclr.augment.plan.sample_params` draws per-image parameters (a
+  :class:`~seqclr.augment.plan.Params`) and which
   operations are active and in what order, mirroring imgaug's ``SomeOf((1, None),
   ops, random_order=True)``: subset size uniform in 1..n, a random permutation,
   the first ``size`` operations of it applied in that order;
@@ -77,10 +78,10 @@ def apply(x: torch.Tensor, params: Params, backend: str = "auto") -> torch.Tenso
     if x.dim() != 4 or not x.is_floating_point():
         raise ValueError(f"augment.apply: expected float (N, C, H, W), got {tuple(x.shape)} {x.dtype}")
     # parameters are small: index and build matrices on the CPU, move only the results
-    params = {k: (v.cpu() if torch.is_tensor(v) else v) for k, v in params.items()}
+    params = params.to("cpu")
     n = x.shape[0]
-    if params["active"].shape[0] != n:
-        raise ValueError(f"augment.apply: params for {params['active'].shape[0]} images, batch has {n}")
+    if params.n_images != n:
+        raise ValueError(f"augment.apply: params for {params.n_images} images, batch has {n}")
     use = resolve_backend(x, backend)
     stages, seq = plan_stages(params)
     if not stages or n == 0:

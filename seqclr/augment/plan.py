@@ -1,11 +1,12 @@
 """What both augmentation executors share: the per-image parameters, the stage plan and
 the composed geometric maps.
 
-- :func:`sample_params` draws per-image parameters (a dict of tensors) and which
-  operations are active and in what order, mirroring imgaug's ``SomeOf((1, None),
-  ops, random_order=True)``: subset size uniform in 1..n, a random permutation,
-  the first ``size`` operations of it applied in that order; :func:`fixed_params`
-  chooses them by hand, :func:`index_params` takes a subset of images;
+- :class:`Params` holds a batch's per-image parameters: which operations each image runs,
+  in what order, and each operation's numbers;
+- :func:`sample_params` draws them, mirroring imgaug's ``SomeOf((1, None), ops,
+  random_order=True)``: subset size uniform in 1..n, a random permutation, the first
+  ``size`` operations of it applied in that order; :func:`fixed_params` chooses them by
+  hand, :meth:`Params.index` (:func:`index_params`) takes a subset of images;
 - :func:`plan_stages` turns them into the stages of a batch and each image's sequence
   of them (the photometric ops, then one fused geometric stage);
 - :func:`geometric_maps_for` composes an image's geometric ops, in its own order, into
@@ -18,7 +19,10 @@ picks one of them. Neither executor imports the other.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,9 +37,56 @@ from seqclr.augment.spec import (
     get_spec,
 )
 
-Params = dict[str, Any]
 GEO_STAGE = "geometric"  # the fused stage of every geometric op
 _MAX_GRID = 4  # imgaug default nb_rows/nb_cols upper bound; grown if a spec asks more
+# dimensions of ONE image's value where it is not a scalar (the batch adds a first one)
+_VALUE_DIMS = {("perspective", "corners"): 2, ("piecewise_affine", "offsets"): 3}
+
+
+@dataclass(frozen=True)
+class Params:
+    """The per-image augmentation parameters of a batch of N images.
+
+    ``ops``: the enabled op names, in spec order (K of them); ``active`` (N, K) bool: the
+    ops each image runs; ``order`` (N, K) long: each op's rank in the image's order;
+    ``values``: op name -> parameter name -> tensor whose first dimension is the image,
+    shape (N,) unless noted: ``perspective`` ``corners`` (N, 4, 2) quad [tl, tr, br, bl]
+    as (x, y) fractions; ``piecewise_affine`` ``offsets`` (N, R, C, 2) control-point
+    offsets (dy, dx) as fractions of (H, W), ``nb_rows`` / ``nb_cols`` long;
+    ``random_resized_crop`` ``x0, y0, w, h`` fractions. Ops without parameters (flip)
+    have no entry.
+    """
+
+    ops: tuple[str, ...]
+    active: torch.Tensor
+    order: torch.Tensor
+    values: Mapping[str, Mapping[str, torch.Tensor]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n, k = self.active.shape[0], len(self.ops)
+        if tuple(self.active.shape) != (n, k) or tuple(self.order.shape) != (n, k):
+            raise ValueError(
+                f"Params: active {tuple(self.active.shape)} and order {tuple(self.order.shape)} "
+                f"must both be (images, ops) = ({n}, {k})"
+            )
+
+    @property
+    def n_images(self) -> int:
+        return self.active.shape[0]
+
+    def index(self, idx: torch.Tensor | slice | list[int]) -> Params:
+        """The parameters of a subset of images (e.g. one image: ``p.index([i])``)."""
+        values = {op: {key: v[idx] for key, v in vals.items()} for op, vals in self.values.items()}
+        return Params(self.ops, self.active[idx], self.order[idx], values)
+
+    def to(self, device: str | torch.device) -> Params:
+        """Every tensor moved to ``device``."""
+        values = {op: {key: v.to(device) for key, v in vals.items()} for op, vals in self.values.items()}
+        return Params(self.ops, self.active.to(device), self.order.to(device), values)
+
+    def replace(self, **changes: Any) -> Params:
+        """A copy with some fields changed (e.g. ``p.replace(order=p.order.flip(1))``)."""
+        return dataclasses.replace(self, **changes)
 
 
 def _uniform(n: int, rng: tuple[float, float], g: torch.Generator | None) -> torch.Tensor:
@@ -44,16 +95,9 @@ def _uniform(n: int, rng: tuple[float, float], g: torch.Generator | None) -> tor
 
 
 def sample_params(n: int, spec: AugmentSpec | str | dict, generator: torch.Generator | None = None) -> Params:
-    """Draw per-image parameters for ``n`` images (CPU tensors; ``apply`` moves them).
-
-    Returns a dict with ``ops`` (tuple of the enabled op names, in spec order),
-    ``active`` (N, K) bool, ``order`` (N, K) long application rank of each op, and one
-    tensor per parameter named ``"<op>.<param>"`` (shape (N,) unless noted):
-    ``perspective.corners`` (N, 4, 2) quad [tl, tr, br, bl] as (x, y) fractions,
-    ``piecewise_affine.offsets`` (N, R, C, 2) control-point offsets (dy, dx) as
-    fractions of (H, W), ``piecewise_affine.nb_rows/nb_cols`` (N,) long,
-    ``random_resized_crop.{x0,y0,w,h}`` fractions.
-    """
+    """Draw per-image parameters for ``n`` images (CPU tensors; ``apply`` moves them):
+    the enabled ops of ``spec``, which of them each image runs and in what order, and
+    their numbers (see :class:`Params`)."""
     spec = get_spec(spec)
     g = generator
     ops = tuple(op.name for op in spec.enabled_ops)
@@ -69,10 +113,11 @@ def sample_params(n: int, spec: AugmentSpec | str | dict, generator: torch.Gener
     probs = torch.tensor([op.p for op in spec.enabled_ops], dtype=torch.float32)
     if k and bool((probs < 1.0).any()):
         active &= torch.rand(n, k, generator=g) < probs
-    out: Params = {"ops": ops, "active": active, "order": order}
+    values: dict[str, dict[str, torch.Tensor]] = {}
 
     for op in spec.enabled_ops:
         name = op.name
+        out = values[name] = {}
         if name == "perspective":
             std = _uniform(n, op.params["scale"], g).view(n, 1, 1)
             j = (torch.randn(n, 4, 2, generator=g) * std).abs().remainder(1.0)
@@ -80,73 +125,74 @@ def sample_params(n: int, spec: AugmentSpec | str | dict, generator: torch.Gener
             corners[:, 1, 0] = 1.0 - j[:, 1, 0]
             corners[:, 2, :] = 1.0 - j[:, 2, :]
             corners[:, 3, 1] = 1.0 - j[:, 3, 1]
-            out["perspective.corners"] = corners
+            out["corners"] = corners
         elif name == "piecewise_affine":
             rows = op.params["nb_rows"]
             cols = op.params["nb_cols"]
-            out["piecewise_affine.nb_rows"] = torch.randint(int(rows[0]), int(rows[1]) + 1, (n,), generator=g)
-            out["piecewise_affine.nb_cols"] = torch.randint(int(cols[0]), int(cols[1]) + 1, (n,), generator=g)
+            out["nb_rows"] = torch.randint(int(rows[0]), int(rows[1]) + 1, (n,), generator=g)
+            out["nb_cols"] = torch.randint(int(cols[0]), int(cols[1]) + 1, (n,), generator=g)
             std = _uniform(n, op.params["scale"], g).view(n, 1, 1, 1)
             r = max(_MAX_GRID, int(rows[1]))
             c = max(_MAX_GRID, int(cols[1]))
-            out["piecewise_affine.offsets"] = torch.randn(n, r, c, 2, generator=g) * std
-            out["piecewise_affine.scale"] = std.view(n)
+            out["offsets"] = torch.randn(n, r, c, 2, generator=g) * std
+            out["scale"] = std.view(n)
         elif name == "random_resized_crop":
             area = _uniform(n, op.params["scale"], g)
             lo, hi = op.params["ratio"]
             ratio = torch.exp(_uniform(n, (math.log(lo), math.log(hi)), g))
             w = (area * ratio).sqrt().clamp(max=1.0)
             h = (area / ratio).sqrt().clamp(max=1.0)
-            out["random_resized_crop.w"] = w
-            out["random_resized_crop.h"] = h
-            out["random_resized_crop.x0"] = (1.0 - w) * torch.rand(n, generator=g)
-            out["random_resized_crop.y0"] = (1.0 - h) * torch.rand(n, generator=g)
+            out["w"] = w
+            out["h"] = h
+            out["x0"] = (1.0 - w) * torch.rand(n, generator=g)
+            out["y0"] = (1.0 - h) * torch.rand(n, generator=g)
         else:
             for key, rng in op.params.items():
                 if (name, key) in INTEGER_PARAMS:
-                    out[f"{name}.{key}"] = torch.randint(int(rng[0]), int(rng[1]) + 1, (n,), generator=g)
+                    out[key] = torch.randint(int(rng[0]), int(rng[1]) + 1, (n,), generator=g)
                 else:
-                    out[f"{name}.{key}"] = _uniform(n, rng, g)
-    return out
+                    out[key] = _uniform(n, rng, g)
+        if not out:  # an op without parameters (flip)
+            del values[name]
+    return Params(ops, active, order, values)
 
 
-def fixed_params(n: int, active: list[str] | tuple[str, ...], **values: Any) -> Params:
+def fixed_params(n: int, active: list[str] | tuple[str, ...], **values: Mapping[str, Any]) -> Params:
     """Parameters chosen by hand (tests, explorer): ``active`` lists the op names applied
-    (in that order) to every image, ``values`` maps ``"op.param"`` keys (use ``op__param``
-    as keyword) to scalars or per-image sequences/tensors."""
+    (in that order) to every image; each keyword is an op name and maps its parameter
+    names to a scalar (one value for every image) or ``n`` of them (a sequence or tensor),
+    e.g. ``fixed_params(2, ["blur", "crop_vertical"], blur={"sigma": 0.7},
+    crop_vertical={"top": 0.1, "bottom": 0.0})``."""
     ops = tuple(active)
     k = len(ops)
-    params: Params = {
-        "ops": ops,
-        "active": torch.ones(n, k, dtype=torch.bool),
-        "order": torch.arange(k).expand(n, k).clone(),
-    }
-    for key, v in values.items():
-        key = key.replace("__", ".")
-        t = torch.as_tensor(np.asarray(v) if not torch.is_tensor(v) else v)
-        per_image_dims = 2 if key.endswith("corners") else 3 if key.endswith("offsets") else 0
-        if t.dim() == per_image_dims:  # one value for every image
-            t = t.unsqueeze(0).expand(n, *t.shape).clone()
-        elif t.dim() != per_image_dims + 1 or t.shape[0] != n:
-            raise ValueError(f"fixed_params: {key} has shape {tuple(t.shape)}; expected one value or {n} of them")
-        params[key] = t.to(torch.long if key.endswith(("nb_rows", "nb_cols")) else torch.float32)
-    return params
+    chosen: dict[str, dict[str, torch.Tensor]] = {}
+    for op, params in values.items():
+        chosen[op] = {}
+        for key, v in params.items():
+            t = torch.as_tensor(np.asarray(v) if not torch.is_tensor(v) else v)
+            per_image_dims = _VALUE_DIMS.get((op, key), 0)
+            if t.dim() == per_image_dims:  # one value for every image
+                t = t.unsqueeze(0).expand(n, *t.shape).clone()
+            elif t.dim() != per_image_dims + 1 or t.shape[0] != n:
+                raise ValueError(
+                    f"fixed_params: {op} {key} has shape {tuple(t.shape)}; expected one value or {n} of them"
+                )
+            chosen[op][key] = t.to(torch.long if (op, key) in INTEGER_PARAMS else torch.float32)
+    active_t = torch.ones(n, k, dtype=torch.bool)
+    return Params(ops, active_t, torch.arange(k).expand(n, k).clone(), chosen)
 
 
 def index_params(params: Params, idx: torch.Tensor | slice | list[int]) -> Params:
-    """The parameters of a subset of images (e.g. one image: ``index_params(p, [i])``)."""
-    out: Params = {"ops": params["ops"]}
-    for key, value in params.items():
-        if key != "ops":
-            out[key] = value[idx]
-    return out
+    """The parameters of a subset of images (e.g. one image: ``index_params(p, [i])``);
+    the same as ``params.index(idx)``."""
+    return params.index(idx)
 
 
 def _geo_matrix(name: str, p: Params, idx: np.ndarray, h: int, w: int) -> np.ndarray | None:
     """The output->source map of one geometric op (N_sub, 3, 3), or None (piecewise)."""
 
     def get(key: str) -> np.ndarray:
-        return p[f"{name}.{key}"].numpy()[idx].astype(np.float64)
+        return p.values[name][key].numpy()[idx].astype(np.float64)
 
     def px(frac: np.ndarray, size: int) -> np.ndarray:
         """imgaug crops whole pixels: round the fraction to them."""
@@ -176,12 +222,12 @@ def geometric_maps_for(p: Params, idx, height: int, width: int) -> tuple:
     ``(displacements (n, R, C, 2) as (dy, dx) pixels, nb_rows (n,), nb_cols (n,))``,
     zero where the image does not run it. See :func:`ops.geometric_grid`."""
     idx = idx.cpu().numpy() if torch.is_tensor(idx) else np.asarray(idx)
-    ops = p["ops"]
+    ops = p.ops
     n, h, w = len(idx), height, width
     geo = [i for i, name in enumerate(ops) if name in GEOMETRIC_OPS]
-    act = p["active"].numpy()[idx][:, geo]  # (n, G)
+    act = p.active.numpy()[idx][:, geo]  # (n, G)
     big = np.iinfo(np.int64).max
-    rank = np.where(act, p["order"].numpy()[idx][:, geo], big)  # inactive last (identity anyway)
+    rank = np.where(act, p.order.numpy()[idx][:, geo], big)  # inactive last (identity anyway)
     eye = O._eye(n)
     mats = np.empty((n, len(geo), 3, 3))
     pw_col = None
@@ -203,9 +249,10 @@ def geometric_maps_for(p: Params, idx, height: int, width: int) -> tuple:
         after = np.where(is_before, after, after @ sorted_m[:, j])
     piecewise = None
     if pw_col is not None:
-        nb_r = p["piecewise_affine.nb_rows"].numpy()[idx]
-        nb_c = p["piecewise_affine.nb_cols"].numpy()[idx]
-        disp = O.piecewise_displacement(p["piecewise_affine.offsets"].numpy()[idx], nb_r, nb_c, h, w)
+        pw = p.values["piecewise_affine"]
+        nb_r = pw["nb_rows"].numpy()[idx]
+        nb_c = pw["nb_cols"].numpy()[idx]
+        disp = O.piecewise_displacement(pw["offsets"].numpy()[idx], nb_r, nb_c, h, w)
         # zero where inactive (clipping into the image moves border points even at offset 0)
         piecewise = (disp * act[:, pw_col, None, None, None], nb_r, nb_c)
     return before, after, piecewise
@@ -219,9 +266,9 @@ def plan_stages(params: Params) -> tuple[list[str], np.ndarray]:
     holds the stage index each image runs at each position, ``S`` once its subset has
     ended. The fused warp sits where the image's first active geometric op is.
     """
-    ops = params["ops"]
-    active = params["active"].numpy()
-    order = params["order"].numpy()
+    ops = params.ops
+    active = params.active.numpy()
+    order = params.order.numpy()
     n = active.shape[0]
     for name in ops:
         if name not in PHOTOMETRIC_OPS and name not in GEOMETRIC_OPS:

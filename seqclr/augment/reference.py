@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from seqclr.augment.plan import Params
 from seqclr.augment.spec import AugmentSpec, OpSpec, get_spec
 
 _NUMPY_ALIASES = {"bool": bool, "int": int, "float": float, "complex": complex, "object": object, "str": str}
@@ -231,10 +232,10 @@ def _jitter(img: np.ndarray, brightness: float, contrast: float) -> np.ndarray:
     return np.round(v).astype(np.uint8)
 
 
-def _fixed_kwargs(name: str, params: dict, i: int, height: int, width: int) -> dict[str, Any]:
+def _fixed_kwargs(name: str, params: Params, i: int, height: int, width: int) -> dict[str, Any]:
     """The imgaug_op arguments of image ``i`` for op ``name`` from torch-side params."""
     def v(key: str):
-        return params[f"{name}.{key}"][i]
+        return params.values[name][key][i]
 
     if name == "linear_contrast":
         return {"alpha": float(v("alpha"))}
@@ -258,23 +259,23 @@ def _fixed_kwargs(name: str, params: dict, i: int, height: int, width: int) -> d
     return {}
 
 
-def apply_params_numpy(images: np.ndarray, params: dict) -> np.ndarray:
+def apply_params_numpy(images: np.ndarray, params: Params) -> np.ndarray:
     """Apply torch-side parameters (:func:`seqclr.augment.plan.sample_params`) with
     imgaug, op by op in each image's order, so both backends can be shown on the SAME
     draws (the explorer). Crop fractions are rounded to whole pixels, as imgaug does."""
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 3:
         raise ValueError(f"apply_params_numpy: expected uint8 (N, H, W), got {images.dtype} {images.shape}")
-    if params["active"].shape[0] != len(images):
-        raise ValueError(f"apply_params_numpy: params for {params['active'].shape[0]} images, got {len(images)}")
-    ops = params["ops"]
+    if params.n_images != len(images):
+        raise ValueError(f"apply_params_numpy: params for {params.n_images} images, got {len(images)}")
+    ops = params.ops
     h, w = images.shape[1:]
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         for i, img in enumerate(images):
-            act = params["active"][i]
-            order = params["order"][i]
+            act = params.active[i]
+            order = params.order[i]
             for k in sorted((k for k in range(len(ops)) if bool(act[k])), key=lambda k: int(order[k])):
                 img = imgaug_op(ops[k], **_fixed_kwargs(ops[k], params, i, h, w))(image=img)
             out.append(img)

@@ -28,13 +28,13 @@ from seqclr.augment.pipeline import apply, from_uint8, resolve_backend
 from seqclr.augment.plan import fixed_params, sample_params
 from seqclr.augment.spec import get_spec
 
-# one op at a time, at mid-range parameters: (imgaug fixed kwargs, our fixed_params kwargs)
+# one op at a time, at mid-range parameters: (imgaug fixed kwargs, our fixed_params values of the op)
 _PER_OP = {
-    "linear_contrast": ({"alpha": 0.75}, {"linear_contrast__alpha": 0.75}),
-    "blur": ({"sigma": 0.75}, {"blur__sigma": 0.75}),
-    "sharpen": ({"alpha": 0.25, "lightness": 0.25}, {"sharpen__alpha": 0.25, "sharpen__lightness": 0.25}),
-    "crop_vertical": ({"top": 6, "bottom": 6}, {"crop_vertical__top": 0.2, "crop_vertical__bottom": 0.2}),
-    "crop_horizontal": ({"left": 1, "right": 1}, {"crop_horizontal__left": 0.01, "crop_horizontal__right": 0.01}),
+    "linear_contrast": ({"alpha": 0.75}, {"alpha": 0.75}),
+    "blur": ({"sigma": 0.75}, {"sigma": 0.75}),
+    "sharpen": ({"alpha": 0.25, "lightness": 0.25}, {"alpha": 0.25, "lightness": 0.25}),
+    "crop_vertical": ({"top": 6, "bottom": 6}, {"top": 0.2, "bottom": 0.2}),
+    "crop_horizontal": ({"left": 1, "right": 1}, {"left": 0.01, "right": 0.01}),
     "piecewise_affine": (None, None),  # filled in with random offsets below
     "perspective": (None, None),
 }
@@ -171,13 +171,9 @@ def _per_op_params() -> dict:
     per_op = dict(_PER_OP)
     per_op["piecewise_affine"] = (
         {"offsets": pw_off, "nb_rows": 4, "nb_cols": 4},
-        {
-            "piecewise_affine__offsets": torch.tensor(pw_off, dtype=torch.float32),
-            "piecewise_affine__nb_rows": 4,
-            "piecewise_affine__nb_cols": 4,
-        },
+        {"offsets": torch.tensor(pw_off, dtype=torch.float32), "nb_rows": 4, "nb_cols": 4},
     )
-    per_op["perspective"] = ({"corners": corners}, {"perspective__corners": torch.tensor(corners, dtype=torch.float32)})
+    per_op["perspective"] = ({"corners": corners}, {"corners": torch.tensor(corners, dtype=torch.float32)})
     return per_op
 
 
@@ -224,7 +220,7 @@ def benchmark_augmentation(
         multi = imgaug_processes_rate(ref_sub, ref_procs) if have_imgaug and ref_procs > 1 else None
 
         for name, (ref_kw, our_kw) in per_op.items():
-            params = fixed_params(batch, [name], **our_kw)
+            params = fixed_params(batch, [name], **{name: our_kw})
 
             def ours_op(params=params):
                 apply(x, params)

@@ -93,9 +93,7 @@ def _augment_fn(spec, seed: int) -> Callable[[torch.Tensor], torch.Tensor] | Non
     gen = torch.Generator().manual_seed(seed)
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        params = aug.sample_params(x.size(0), gen)
-        params = {k: v.to(x.device) if torch.is_tensor(v) else v for k, v in params.items()}
-        return aug.apply(x, params)
+        return aug.apply(x, aug.sample_params(x.size(0), gen))  # apply reads the parameters on the CPU
 
     return run
 
