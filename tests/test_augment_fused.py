@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqclr.augment import SeqCLRAugment, apply, fixed_params, sample_params, seqclr_spec
+from seqclr.augment import BatchAugment, apply, fixed_params, sample_params, seqclr_spec
 from seqclr.augment import fused
 from seqclr.augment.pipeline import resolve_backend
 from seqclr.augment.plan import plan_stages
@@ -130,7 +130,7 @@ def test_backend_choice_and_errors():
     with pytest.raises(ValueError, match="'cuda-fast'"):
         apply(x, fixed_params(2, ["blur"], blur={"sigma": 0.5}), backend="cuda-fast")
     with pytest.raises(ValueError, match="'numba'"):
-        SeqCLRAugment("seqclr", backend="numba")
+        BatchAugment("seqclr", backend="numba")
     with pytest.raises(ValueError, match="9-tap kernel, too large for 4x6"):
         apply(torch.rand(2, 1, 4, 6), fixed_params(2, ["blur"], blur={"sigma": 3.0}), backend="fused")
 

@@ -3,12 +3,14 @@
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
 from seqclr.augment import (
+    BatchAugment,
     Params,
     SeqCLRAugment,
     apply,
@@ -73,7 +75,7 @@ def test_inactive_ops_change_nothing(backend):
 @pytest.mark.parametrize("preset", ["seqclr", "light", "simclr"])
 def test_shape_dtype_device_preserved(preset, dtype, channels):
     x = _words_like(5).to(dtype).repeat(1, channels, 1, 1)
-    y = SeqCLRAugment(preset)(x, torch.Generator().manual_seed(0))
+    y = BatchAugment(preset)(x, torch.Generator().manual_seed(0))
     assert y.shape == x.shape and y.dtype == dtype and y.device == x.device
     assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
     assert not torch.equal(y, x)
@@ -114,7 +116,7 @@ def test_sequential_spec_uses_probabilities():
 
 def test_generator_seeding_reproducible():
     x = _words_like(8)
-    aug = SeqCLRAugment("seqclr")
+    aug = BatchAugment("seqclr")
     a = aug(x, torch.Generator().manual_seed(7))
     b = aug(x, torch.Generator().manual_seed(7))
     c = aug(x, torch.Generator().manual_seed(8))
@@ -122,6 +124,19 @@ def test_generator_seeding_reproducible():
     assert not torch.equal(a, c)
     va, vb = aug.two_views(x, torch.Generator().manual_seed(7))
     assert not torch.equal(va, vb)  # two independent views
+
+
+def test_seqclr_augment_is_a_deprecated_alias_of_batch_augment():
+    """The former name still works for one release: the same class, with a warning naming the new one."""
+    x = _words_like(3)
+    with pytest.warns(DeprecationWarning, match="BatchAugment"):
+        old = SeqCLRAugment("simclr", backend="torch")
+    assert isinstance(old, BatchAugment) and old.spec == BatchAugment("simclr").spec and old.backend == "torch"
+    g = torch.Generator().manual_seed(1)
+    torch.testing.assert_close(old(x, g), BatchAugment("simclr", backend="torch")(x, torch.Generator().manual_seed(1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        BatchAugment("light")  # the new name does not warn
 
 
 @pytest.mark.parametrize("backend", ["torch", "fused"])
@@ -175,7 +190,7 @@ def _column_corr(y: torch.Tensor) -> torch.Tensor:
 def test_sequence_order_preserved_by_seqclr_but_not_by_flip():
     x = _ramp(200)
     g = torch.Generator().manual_seed(0)
-    y = SeqCLRAugment("seqclr")(x, g)
+    y = BatchAugment("seqclr")(x, g)
     assert bool((_column_corr(y) > 0.9).all())
     spec = seqclr_spec().replace("flip", enabled=True)
     p = sample_params(200, spec, g)
@@ -201,9 +216,9 @@ def test_torch_pipeline_runs_without_imgaug():
         import sys
         sys.modules["imgaug"] = None
         import torch
-        from seqclr.augment import SeqCLRAugment
+        from seqclr.augment import BatchAugment
         for name in ("seqclr", "light", "simclr"):
-            y = SeqCLRAugment(name)(torch.rand(4, 1, 32, 100), torch.Generator().manual_seed(0))
+            y = BatchAugment(name)(torch.rand(4, 1, 32, 100), torch.Generator().manual_seed(0))
             assert y.shape == (4, 1, 32, 100)
         assert sys.modules["imgaug"] is None
         assert "cv2" not in sys.modules and "skimage" not in sys.modules

@@ -137,19 +137,19 @@ def test_protocol_input_errors(tmp_path, datasets):
 def test_a_recognizer_trains_with_a_spec_file_and_records_it(tmp_path, datasets, monkeypatch):
     """``augmentation: <spec file>``: every training batch is augmented with the file's spec, and
     metrics.json records the path (config) and the spec's content and digest."""
-    from seqclr.augment.pipeline import SeqCLRAugment
+    from seqclr.augment.pipeline import BatchAugment
     from seqclr.augment.spec import light_spec, save_spec, spec_digest
 
     spec = light_spec().replace("flip", enabled=True)
     path = str(save_spec(spec, tmp_path / "decoder_aug.yaml"))
     used = []
-    sample = SeqCLRAugment.sample_params
+    sample = BatchAugment.sample_params
 
     def spy(self, n, generator=None):
         used.append(self.spec)
         return sample(self, n, generator)
 
-    monkeypatch.setattr(SeqCLRAugment, "sample_params", spy)
+    monkeypatch.setattr(BatchAugment, "sample_params", spy)
     cfg = FinetuneConfig(**SMALL, checkpoint="random", augmentation=path, output_dir=str(tmp_path / "ft"))
     run_finetune(cfg, datasets=datasets, log=None)
     assert len(used) == SMALL["iterations"] and all(s == spec for s in used)

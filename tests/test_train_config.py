@@ -181,17 +181,17 @@ def test_simclr_pretraining_builds_the_simclr_augmenter():
 
 @pytest.fixture
 def view_specs(monkeypatch) -> list:
-    """The spec of every view the pretraining augmenter draws (a spy on SeqCLRAugment.forward)."""
-    from seqclr.augment.pipeline import SeqCLRAugment
+    """The spec of every view the pretraining augmenter draws (a spy on BatchAugment.forward)."""
+    from seqclr.augment.pipeline import BatchAugment
 
     specs: list = []
-    forward = SeqCLRAugment.forward
+    forward = BatchAugment.forward
 
     def spy(self, x, generator=None):
         specs.append(self.spec)
         return forward(self, x, generator)
 
-    monkeypatch.setattr(SeqCLRAugment, "forward", spy)
+    monkeypatch.setattr(BatchAugment, "forward", spy)
     return specs
 
 

@@ -5,6 +5,7 @@ imgaug is never imported here; see :mod:`seqclr.augment.reference`.
 """
 
 from seqclr.augment.pipeline import (
+    BatchAugment,
     SeqCLRAugment,
     apply,
     from_uint8,
@@ -25,9 +26,10 @@ from seqclr.augment.spec import (
 
 __all__ = [
     "AugmentSpec",
+    "BatchAugment",
     "OpSpec",
     "Params",
-    "SeqCLRAugment",
+    "SeqCLRAugment",  # deprecated alias of BatchAugment (one release)
     "apply",
     "fixed_params",
     "from_uint8",

@@ -1,6 +1,8 @@
 """The batched torch augmentation pipeline (our backend; no imgaug needed).
 
-``SeqCLRAugment(spec)`` augments a float batch (N, C, H, W) in [0, 1] on any device.
+``BatchAugment(spec)`` augments a float batch (N, C, H, W) in [0, 1] on any device, with
+any :class:`~seqclr.augment.spec.AugmentSpec` (the SeqCLR, light and SimCLR presets, a spec
+file). ``SeqCLRAugment`` is its former name, kept for one release (a DeprecationWarning).
 It works in two steps that the explorer and the tests can call separately:
 
 - :func:`seqclr.augment.plan.sample_params` draws per-image parameters (a
@@ -34,6 +36,8 @@ Deliberate differences from imgaug (measured in tests/test_augment_parity.py):
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import torch
@@ -93,8 +97,8 @@ def apply(x: torch.Tensor, params: Params, backend: str = "auto") -> torch.Tenso
     return apply_torch(x, params, stages, seq)
 
 
-class SeqCLRAugment(torch.nn.Module):
-    """Batched augmentation from an :class:`AugmentSpec` (default: the SeqCLR pipeline).
+class BatchAugment(torch.nn.Module):
+    """Batched augmentation from any :class:`AugmentSpec` (default: the SeqCLR pipeline).
 
     ``aug(x)`` augments each image once; ``aug.two_views(x)`` returns two independently
     augmented views. Runs on x's device; pass a ``torch.Generator`` (CPU) for
@@ -104,7 +108,7 @@ class SeqCLRAugment(torch.nn.Module):
     def __init__(self, spec: AugmentSpec | str | dict = "seqclr", backend: str = "auto") -> None:
         super().__init__()
         if backend not in BACKENDS:
-            raise ValueError(f"SeqCLRAugment: unknown backend {backend!r}; expected one of {BACKENDS}")
+            raise ValueError(f"BatchAugment: unknown backend {backend!r}; expected one of {BACKENDS}")
         self.spec = get_spec(spec)
         self.backend = backend
 
@@ -125,6 +129,20 @@ class SeqCLRAugment(torch.nn.Module):
     def extra_repr(self) -> str:
         ops = [op.name for op in self.spec.enabled_ops]
         return f"ops={ops}, composition={self.spec.composition!r}, backend={self.backend!r}"
+
+
+class SeqCLRAugment(BatchAugment):
+    """Deprecated: the former name of :class:`BatchAugment` (it runs every spec, not only
+    SeqCLR's); kept for one release, it warns when made."""
+
+    def __init__(self, spec: AugmentSpec | str | dict = "seqclr", backend: str = "auto") -> None:
+        warnings.warn(
+            "seqclr.augment.SeqCLRAugment is deprecated and will be removed in the next release: "
+            "use seqclr.augment.BatchAugment (the same class, renamed)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        super().__init__(spec, backend)
 
 
 def from_uint8(images: np.ndarray | torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:

@@ -53,7 +53,7 @@ class PretrainStep:
 
     def __init__(self, preset: str, method: str, device: torch.device | str, opts: StepOptions, seed: int = 0,
                  width: int = 100, tau: float = 0.1) -> None:  # fmt: skip
-        from seqclr.augment.pipeline import SeqCLRAugment
+        from seqclr.augment.pipeline import BatchAugment
         from seqclr.contrastive.model import SeqCLRModel
 
         self.device, self.opts, self.tau = torch.device(device), opts, tau
@@ -70,7 +70,7 @@ class PretrainStep:
         self.model = model.train()
         if opts.compile:
             model.encoder = torch.compile(model.encoder, mode=opts.compile, dynamic=False)
-        self.augment = SeqCLRAugment("seqclr").to(self.device)
+        self.augment = BatchAugment("seqclr").to(self.device)
         self.generator = torch.Generator().manual_seed(seed)
         # appendix D: AdaDelta rho 0.95, weight decay 1e-4, gradient clipping at 5
         self.optimizer = torch.optim.Adadelta(

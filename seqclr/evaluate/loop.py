@@ -87,9 +87,9 @@ def _augment_fn(spec, seed: int) -> Callable[[torch.Tensor], torch.Tensor] | Non
     "none": no augmentation)."""
     if spec is None or spec == "none":
         return None
-    from seqclr.augment.pipeline import SeqCLRAugment
+    from seqclr.augment.pipeline import BatchAugment
 
-    aug = SeqCLRAugment(spec)
+    aug = BatchAugment(spec)
     gen = torch.Generator().manual_seed(seed)
 
     def run(x: torch.Tensor) -> torch.Tensor:

@@ -129,9 +129,9 @@ def build_seqclr_model(cfg: PretrainConfig) -> nn.Module:
 def build_augment(cfg: PretrainConfig) -> nn.Module:
     """The two-view augmenter: the config's preset, by default the method's own (SimCLR's
     augmentations for simclr / simclr-contextual, SeqCLR's pipeline for seqclr-*)."""
-    from seqclr.augment.pipeline import SeqCLRAugment
+    from seqclr.augment.pipeline import BatchAugment
 
-    return SeqCLRAugment(cfg.augmentation_spec)  # a preset's or the spec file's, read at validation
+    return BatchAugment(cfg.augmentation_spec)  # a preset's or the spec file's, read at validation
 
 
 def make_views(augment: nn.Module, images: torch.Tensor, cfg: PretrainConfig, generator: torch.Generator):
