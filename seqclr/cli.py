@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from seqclr import __version__
+
 # name -> (module with a main(argv) function, the python -m equivalent, one-line meaning)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "pretrain": ("seqclr.train.pretrain", "python -m seqclr.train.pretrain", "self-supervised pretraining of an encoder"),
@@ -34,8 +36,6 @@ def main(argv: list[str] | None = None) -> int:
         print(usage())
         return 0 if argv else 2
     if argv[0] == "--version":
-        from seqclr import __version__
-
         print(f"seqclr {__version__}")
         return 0
     name, rest = argv[0], argv[1:]

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-import seqclr.evaluate.data as eval_data
 import seqclr.evaluate.recipe_sweep as sweep
 
 
@@ -23,8 +22,8 @@ def test_sweep_never_builds_the_test_split_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(sweep, "CANDIDATES", {"toy": dict(encoder="tiny", iterations=3, batch_size=4)})
     monkeypatch.setattr(sweep, "COMMON", dict(sweep.COMMON, warmup_iterations=0, batch_size=4))
     built = []
-    real = eval_data.build_split
-    monkeypatch.setattr(eval_data, "build_split", lambda cfg, split: built.append(split) or real(cfg, split))
+    real = sweep.build_split
+    monkeypatch.setattr(sweep, "build_split", lambda cfg, split: built.append(split) or real(cfg, split))
     s = sweep.run_sweep(tmp_path / "out", tmp_path / "ref", train_size=16, val_size=8, log=lambda m: None)
     assert sorted(built) == ["train", "val"]
     row = s["candidates"]["toy"]

@@ -197,11 +197,10 @@ def _no_compute(*args, **kwargs):
 
 
 def test_missing_tensorboard_is_refused_before_pretraining(tmp_path, monkeypatch, no_tensorboard):
-    import seqclr.train.data
     import seqclr.train.loop
 
     monkeypatch.setattr(seqclr.train.loop, "build_seqclr_model", _no_compute)
-    monkeypatch.setattr(seqclr.train.data, "build_batches", _no_compute)
+    monkeypatch.setattr(seqclr.train.loop, "build_batches", _no_compute)
     cfg = PretrainConfig(**TINY, output_dir=str(tmp_path / "run"), logger="tensorboard")  # the name is valid
     with pytest.raises(ParameterError, match=r"logger 'tensorboard' needs the tensorboard package") as err:
         pretrain(cfg)

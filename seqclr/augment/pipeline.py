@@ -55,7 +55,7 @@ def _fused_ok(x: torch.Tensor) -> bool:
 
 def resolve_backend(x: torch.Tensor, backend: str = "auto") -> str:
     """The backend ``apply`` uses for batch ``x``: ``"fused"`` or ``"torch"``."""
-    from seqclr.augment import fused  # imports numba: only when a batch is augmented
+    from seqclr.augment import fused  # lazy: imports numba (heavy), only once a batch is augmented
 
     if backend not in BACKENDS:
         raise ValueError(f"augment: unknown backend {backend!r}; expected one of {BACKENDS}")
@@ -91,7 +91,7 @@ def apply(x: torch.Tensor, params: Params, backend: str = "auto") -> torch.Tenso
     if not stages or n == 0:
         return x.clone()
     if use == "fused":
-        from seqclr.augment import fused
+        from seqclr.augment import fused  # lazy: numba, as in resolve_backend
 
         return fused.apply_fused(x, params, stages, seq)
     return apply_torch(x, params, stages, seq)

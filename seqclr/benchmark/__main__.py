@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from seqclr.benchmark.config import BenchmarkConfig
+from seqclr.benchmark.suite import format_tables, run_benchmark
 from seqclr.config import ParameterError, from_dict, load_yaml, parse_overrides
 from seqclr.exits import guarded
 
@@ -32,7 +33,6 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    from seqclr.benchmark.suite import format_tables, run_benchmark
 
     res = run_benchmark(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(format_tables(res))

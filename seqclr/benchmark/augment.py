@@ -26,7 +26,9 @@ import torch
 
 from seqclr.augment.pipeline import apply, from_uint8, resolve_backend
 from seqclr.augment.plan import fixed_params, sample_params
+from seqclr.augment.reference import apply_imgaug_op, build_imgaug, import_imgaug
 from seqclr.augment.spec import get_spec
+from seqclr.benchmark.timing import rate, sync
 
 # one op at a time, at mid-range parameters: (imgaug fixed kwargs, our fixed_params values of the op)
 _PER_OP = {
@@ -65,14 +67,10 @@ def _one_blas_thread():
 
 
 def _rate(fn, n_images: int, repeat: int, min_time: float = 0.5) -> float:
-    from seqclr.benchmark.timing import rate
-
     return rate(fn, n_images, repeat, min_time)
 
 
 def _sync(device: torch.device) -> None:
-    from seqclr.benchmark.timing import sync
-
     sync(device)
 
 
@@ -80,7 +78,6 @@ def _imgaug_worker(args: tuple) -> float:
     """One process of the multi-process imgaug reference: augment ``images`` in a loop for
     ``seconds``; returns images/s (run in a fresh process: imgaug is single-threaded)."""
     spec, images, seconds, seed = args
-    from seqclr.augment.reference import build_imgaug, import_imgaug
 
     import_imgaug()
     import cv2
@@ -146,8 +143,6 @@ def pipeline_rates(
     ref_rate = None
     if ref_images > 0:
         try:
-            from seqclr.augment.reference import build_imgaug, import_imgaug
-
             import_imgaug()
         except ImportError:
             return ours_rate, None
@@ -198,8 +193,6 @@ def benchmark_augmentation(
     rows = []
 
     try:
-        from seqclr.augment.reference import apply_imgaug_op, build_imgaug, import_imgaug
-
         import_imgaug()
         have_imgaug = True
     except ImportError as exc:

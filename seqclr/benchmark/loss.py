@@ -26,7 +26,7 @@ def _worker(mode: str, m: int, dim: int, chunk: int, device: str, threads: int) 
 
     import torch
 
-    from seqclr.contrastive.loss import seqclr_nce_loss
+    from seqclr.contrastive.loss import seqclr_nce_loss  # lazy: torch, only in the measuring subprocess
 
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(0)

@@ -14,6 +14,10 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from seqclr.augment.pipeline import BatchAugment
+from seqclr.benchmark.timing import time_interleaved
+from seqclr.contrastive.model import SeqCLRModel
+from seqclr.models.encoder import ENCODER_PRESETS, SequenceEncoder, count_parameters
 from seqclr.train.step import contrastive_loss, contrastive_step, two_views
 
 
@@ -53,9 +57,6 @@ class PretrainStep:
 
     def __init__(self, preset: str, method: str, device: torch.device | str, opts: StepOptions, seed: int = 0,
                  width: int = 100, tau: float = 0.1) -> None:  # fmt: skip
-        from seqclr.augment.pipeline import BatchAugment
-        from seqclr.contrastive.model import SeqCLRModel
-
         self.device, self.opts, self.tau = torch.device(device), opts, tau
         torch.manual_seed(seed)
         model = SeqCLRModel.from_preset(method, preset, input_width=width)
@@ -112,9 +113,6 @@ def encoder_throughput(preset: str, batch: int, width: int, iters: int, device: 
                        bf16: bool = False, repeat: int = 1) -> tuple[int, float]:  # fmt: skip
     """(parameter count, images/s) of the bare encoder's forward + backward in train mode; the
     loss is a stand-in (mean squares of H and V). One warm-up iteration is not timed."""
-    from seqclr.benchmark.timing import time_interleaved
-    from seqclr.models.encoder import ENCODER_PRESETS, SequenceEncoder, count_parameters
-
     enc = SequenceEncoder(ENCODER_PRESETS[preset])
     enc = enc.to(device, memory_format=torch.channels_last) if channels_last else enc.to(device)
     enc.train()

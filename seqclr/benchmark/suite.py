@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from seqclr.benchmark.augment import pipeline_rates
 from seqclr.benchmark.config import BenchmarkConfig
+from seqclr.benchmark.loss import measure
 from seqclr.benchmark.step import PretrainStep, StepOptions, encoder_throughput
 from seqclr.benchmark.timing import (
     count_flops,
@@ -22,6 +24,12 @@ from seqclr.benchmark.timing import (
     sync,
     time_interleaved,
 )
+from seqclr.config import to_dict
+from seqclr.data.dataset import build_source
+from seqclr.data.packed import PackedWords, pack_dataset
+from seqclr.models.encoder import ENCODER_PRESETS, SequenceEncoder, frames_for_width
+from seqclr.train.data import PackedBatches
+from seqclr.train.sampler import endless
 
 PAPER_ITERATIONS = 200_000
 TARGET_HOURS, TARGET_MFU, TARGET_AUGMENT, TARGET_REAL_OVERHEAD = 8.0, 0.40, 200_000, 1.05
@@ -30,9 +38,6 @@ TARGET_HOURS, TARGET_MFU, TARGET_AUGMENT, TARGET_REAL_OVERHEAD = 8.0, 0.40, 200_
 def _packed_data(cfg: BenchmarkConfig, log: Callable[[str], None]):
     """The packed data of the run: cfg.packed, or a cached pack of cfg.data (rendered once)."""
     import os
-
-    from seqclr.data.dataset import build_source
-    from seqclr.data.packed import PackedWords, pack_dataset
 
     if cfg.packed:
         return PackedWords(cfg.packed)
@@ -53,8 +58,6 @@ def _packed_data(cfg: BenchmarkConfig, log: Callable[[str], None]):
 
 
 def _augment(cfg: BenchmarkConfig, packed, dev: torch.device) -> dict:
-    from seqclr.benchmark.augment import pipeline_rates
-
     images = np.array(packed.images[: cfg.batch])  # a writable copy of the memmap slice
     ours, ref = pipeline_rates(images, dev, ref_images=cfg.imgaug_images, repeat=cfg.repeat)
     return {"ours_images_per_s": ours, "imgaug_images_per_s": ref, "imgaug_images": cfg.imgaug_images if ref else 0,
@@ -62,9 +65,6 @@ def _augment(cfg: BenchmarkConfig, packed, dev: torch.device) -> dict:
 
 
 def _input(cfg: BenchmarkConfig, packed, dev: torch.device) -> dict:
-    from seqclr.train.data import PackedBatches
-    from seqclr.train.sampler import endless
-
     batches = PackedBatches(packed, cfg.batch, seed=cfg.seed, device=dev, as_float=True)
     stream = endless(batches.epoch_batches)
     sec = time_interleaved({"input": lambda: next(stream)}, max(cfg.steps, len(batches)), cfg.repeat, dev)["input"]
@@ -72,8 +72,6 @@ def _input(cfg: BenchmarkConfig, packed, dev: torch.device) -> dict:
 
 
 def _encoder(cfg: BenchmarkConfig, dev: torch.device, bf16: bool, peak: float | None) -> dict:
-    from seqclr.models.encoder import ENCODER_PRESETS, SequenceEncoder
-
     views = 2 * cfg.batch
     params, ips = encoder_throughput(cfg.preset, views, 100, cfg.steps, str(dev), cfg.channels_last, bf16, cfg.repeat)
     probe = min(views, 16)
@@ -88,9 +86,6 @@ def _encoder(cfg: BenchmarkConfig, dev: torch.device, bf16: bool, peak: float | 
 
 
 def _loss(cfg: BenchmarkConfig, dev: torch.device, log) -> list[dict]:
-    from seqclr.benchmark.loss import measure
-    from seqclr.models.encoder import frames_for_width
-
     frames = int(frames_for_width(100))
     rows = []
     chunk = cfg.loss_chunk_size or 1024
@@ -120,9 +115,6 @@ class _Batches:
     """Endless real batches from the packed data (epoch after epoch)."""
 
     def __init__(self, packed, cfg: BenchmarkConfig, dev: torch.device) -> None:
-        from seqclr.train.data import PackedBatches
-        from seqclr.train.sampler import endless
-
         self.batches = PackedBatches(packed, cfg.batch, seed=cfg.seed, device=dev)
         self.stream = endless(self.batches.epoch_batches)
 
@@ -236,8 +228,6 @@ def _ablations(cfg: BenchmarkConfig, packed, dev: torch.device, log) -> list[dic
 
 def run_benchmark(cfg: BenchmarkConfig, log: Callable[[str], None] = print, write: bool = True) -> dict:
     """Run every measurement of ``cfg``; returns the results (also written to cfg's JSON path)."""
-    from seqclr.config import to_dict
-
     cfg.validate()
     device = cfg.resolved_device()
     dev = torch.device(device)

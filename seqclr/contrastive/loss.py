@@ -23,6 +23,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from seqclr.contrastive.distributed import gather_with_grad
+
 DEFAULT_TAU = 0.1
 
 
@@ -103,8 +105,6 @@ def seqclr_nce_loss(
     _check_pair(za, zb, tau, reduction)
     m = za.size(0)
     if distributed:
-        from seqclr.contrastive.distributed import gather_with_grad
-
         za_all, offset = gather_with_grad(za)
         zb_all, _ = gather_with_grad(zb)
         total = za_all.size(0)

@@ -35,7 +35,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from seqclr.data.dataset import SOURCES, WordDataset, build_source, collate_words
 from seqclr.data.readers.base import DataError
+from seqclr.data.skips import note_skipped, skipped_report
 from seqclr.exits import guarded
 
 FORMAT_VERSION = 1
@@ -76,8 +78,6 @@ def pack_dataset(
     An item the source skips (``on_error: skip``) is left out, not replaced: the pack then holds
     fewer images, and the manifest's ``skipped`` lists them (file / row, reason).
     """
-    from seqclr.data.dataset import WordDataset
-
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(
@@ -113,9 +113,6 @@ def pack_dataset(
 
 def _write_images(ds, file: Path, chunk: int, num_workers: int, bar_name: str | None) -> tuple[int, int, list[str]]:
     """Write ``ds``'s images to the .npy ``file``, skipped items left out; (count, crc32, labels)."""
-    from seqclr.data.dataset import collate_words
-    from seqclr.data.skips import note_skipped
-
     n, h, w = len(ds), ds.height, ds.width
     images = np.lib.format.open_memmap(file, mode="w+", dtype=np.uint8, shape=(n, h, w))
     loader = torch.utils.data.DataLoader(
@@ -160,8 +157,6 @@ def _shrink(file: Path, n: int, chunk: int = 8192) -> None:
 
 
 def _manifest(ds, count: int, crc: int) -> dict:
-    from seqclr.data.skips import skipped_report
-
     dropped = dict(ds.dropped_labels)
     return {
         "format": "seqclr-packed",
@@ -329,8 +324,6 @@ def _positive_int(text: str) -> int:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    from seqclr.data.dataset import SOURCES, build_source
-
     p = argparse.ArgumentParser(description="Pack a dataset into a memory-mapped uint8 array (see seqclr.data.packed).")
     p.add_argument("source", choices=sorted(SOURCES))
     p.add_argument("out", help="the packed folder to write")

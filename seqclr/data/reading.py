@@ -11,17 +11,16 @@ from collections.abc import Iterable
 
 import numpy as np
 import torch
+from PIL import Image
+
+from seqclr.data.preprocess import resize_word, to_grayscale, to_tensor
+from seqclr.data.readers.base import decode_image
+
 
 def load_image(image) -> np.ndarray:
     """uint8 grayscale (H, W) of a PIL image, an array or an image file path; a file that cannot
     be read raises seqclr.data.readers.base.DataError naming it."""
-    from PIL import Image
-
-    from seqclr.data.preprocess import to_grayscale
-
     if isinstance(image, (str, os.PathLike)):
-        from seqclr.data.readers.base import decode_image
-
         return decode_image(image)
     if isinstance(image, (Image.Image, np.ndarray)):
         return to_grayscale(image)
@@ -33,8 +32,6 @@ def load_image(image) -> np.ndarray:
 def preprocess_images(images: Iterable, preprocessing: dict) -> torch.Tensor:
     """float32 (N, 1, height, width) in [0, 1] as the training data: grayscale, resize_word with
     the saved height / width / keep_ratio / pad_value, to_tensor."""
-    from seqclr.data.preprocess import resize_word, to_tensor
-
     h, w = int(preprocessing["height"]), int(preprocessing["width"])
     keep, pad = bool(preprocessing.get("keep_ratio", False)), preprocessing.get("pad_value")
     arrays = [resize_word(load_image(im), None, h, w, keep, pad)[0] for im in images]

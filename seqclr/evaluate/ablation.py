@@ -21,8 +21,14 @@ import shutil
 import time
 from pathlib import Path
 
+from seqclr.data.dataset import WordDataset
+from seqclr.data.synthetic import SyntheticWords
+from seqclr.evaluate.diagnostics import diagnose, load_frozen_encoder, probe_curve
 from seqclr.evaluate.results import _write_json, read_json
 from seqclr.exits import guarded
+from seqclr.models.encoder import SequenceEncoder, get_encoder_config
+from seqclr.train.config import PretrainConfig
+from seqclr.train.loop import pretrain
 
 ADAM = dict(optimizer="adam", lr=1e-3)
 VARIANTS: dict[str, dict] = {
@@ -38,8 +44,6 @@ SCALE = dict(encoder="cpu", train_size=8192, probe_train=2048, val_size=512, ite
 
 
 def variant_config(name: str, out: Path, scale: dict):
-    from seqclr.train.config import PretrainConfig
-
     fields = dict(VARIANTS[name])
     iterations = scale["iterations"] * fields.pop("iterations_factor", 1)
     return PretrainConfig(
@@ -63,9 +67,6 @@ def _keep_checkpoints(every: int):
 
 
 def _word_sets(scale: dict) -> tuple[list, list]:
-    from seqclr.data.dataset import WordDataset
-    from seqclr.data.synthetic import SyntheticWords
-
     def items(split: str, size: int) -> list:
         ds = WordDataset(SyntheticWords(split, size=size, seed=1, benchmark="hw-v2"), "english95")
         return [ds[i] for i in range(len(ds))]
@@ -74,9 +75,6 @@ def _word_sets(scale: dict) -> tuple[list, list]:
 
 
 def run_variant(name: str, out: Path, scale: dict, train_set: list, val_set: list, log=print) -> dict:
-    from seqclr.evaluate.diagnostics import diagnose, load_frozen_encoder, probe_curve
-    from seqclr.train.loop import pretrain
-
     cfg = variant_config(name, out, scale)
     t = time.time()
     metrics = pretrain(cfg, on_step=_keep_checkpoints(cfg.checkpoint_every))
@@ -92,9 +90,6 @@ def run_variant(name: str, out: Path, scale: dict, train_set: list, val_set: lis
 def run_ablation(out: str | Path, reference: str | Path, names: list[str] | None = None, scale: dict | None = None,
                  log=print) -> dict:
     import torch
-
-    from seqclr.evaluate.diagnostics import diagnose
-    from seqclr.models.encoder import SequenceEncoder, get_encoder_config
 
     scale = dict(SCALE, **(scale or {}))
     out, reference = Path(out), Path(reference)

@@ -18,15 +18,17 @@ import hashlib
 import numpy as np
 import torch
 
+from seqclr.data.dataset import WordDataset, build_source
 from seqclr.data.fonts import SPLITS
+from seqclr.data.skips import Skipped
+from seqclr.data.subsets import labeled_subset
 from seqclr.evaluate.config import RecognizerTrainConfig
+from seqclr.models.prediction import ctc_frames_needed
 
 
 
 def build_split(cfg: RecognizerTrainConfig, split: str):
     """WordDataset of ``split`` ("train" | "val" | "test") as described in the config module."""
-    from seqclr.data.dataset import WordDataset, build_source
-
     if split not in SPLITS:
         raise ValueError(f"build_split: split must be one of {SPLITS}, got {split!r}")
     size = getattr(cfg, f"{split}_size")
@@ -93,8 +95,6 @@ class _FirstN(torch.utils.data.Dataset):
 
 def training_subset(n: int, label_fraction: float, subset_seed: int) -> np.ndarray:
     """Sorted indices of the labeled subset (see the module docstring)."""
-    from seqclr.data.subsets import labeled_subset
-
     return labeled_subset(n, label_fraction, subset_seed)
 
 
@@ -110,7 +110,6 @@ def split_labels(dataset) -> list[str]:
     labels = getattr(dataset, "labels", None)
     if labels is not None:
         return list(labels)
-    from seqclr.data.skips import Skipped
 
     items = (dataset[i] for i in range(len(dataset)))
     return ["" if isinstance(it, Skipped) else it["label"] for it in items]  # a skipped item: no label
@@ -119,8 +118,6 @@ def split_labels(dataset) -> list[str]:
 def too_long_report(labels, frames: int, max_examples: int = 5) -> tuple[list[int], dict]:
     """(positions of the labels a CTC path of ``frames`` frames cannot hold, report): report =
     {"count", "frames", "examples": [{"label", "frames_needed"}] (the first ``max_examples``)}."""
-    from seqclr.models.prediction import ctc_frames_needed
-
     bad, examples = [], []
     for k, label in enumerate(labels):
         need = ctc_frames_needed(label)

@@ -36,9 +36,26 @@ from pathlib import Path
 
 import torch
 
+from seqclr.contrastive.instance_mapping import frame_to_instance, window_to_instance
+from seqclr.data.charset import get_charset
+from seqclr.data.dataset import WordDataset, build_source, collate_words
+from seqclr.data.skips import drop_skipped
 from seqclr.data.source_names import SYNTHETIC_SOURCES
+from seqclr.evaluate.embeddings import NO_CHAR, chars_under, instance_spans
 from seqclr.exits import guarded
-from seqclr.models.encoder import REPRESENTATIONS
+from seqclr.metrics import evaluate_predictions
+from seqclr.models.encoder import REPRESENTATIONS, EncoderConfig, SequenceEncoder, get_encoder_config
+from seqclr.models.prediction import CTCDecoder
+from seqclr.models.sequence_modeling import lengths_to_mask
+from seqclr.train.checkpoint import (
+    ENCODER_FORMAT,
+    FORMAT,
+    CheckpointError,
+    has_checkpoint,
+    load_checkpoint,
+    load_encoder,
+    load_latest,
+)
 
 NO_CHAR_ID = -1
 
@@ -63,9 +80,6 @@ class FrameFeatures:
     def flat(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The real frames in (image, position) row-major order, as the arguments of
         :func:`retrieval_diagnostics`: feats (M, F), char_of_frame, image_of_frame, position_of_frame."""
-        from seqclr.contrastive.instance_mapping import frame_to_instance
-        from seqclr.models.sequence_modeling import lengths_to_mask
-
         inst = frame_to_instance(self.feats, self.lengths)
         return inst.z, self.chars[lengths_to_mask(self.lengths, self.feats.size(1))], inst.image_index, inst.position
 
@@ -75,9 +89,6 @@ def frame_characters(label: str, char_boxes, n_frames: int, width: int, charset)
     pixels wide (frame t covers columns [t*width/n_frames, (t+1)*width/n_frames)): the label
     character whose box [x0, x1) overlaps the frame most (ties: the first), NO_CHAR_ID where no box
     overlaps, the character is a space, or ``char_boxes`` is None."""
-    from seqclr.data.charset import get_charset
-    from seqclr.evaluate.embeddings import NO_CHAR, chars_under, instance_spans
-
     charset = get_charset(charset)
     boxes = char_boxes.numpy() if torch.is_tensor(char_boxes) else char_boxes
     chars = chars_under(instance_spans("frame", n_frames, width), boxes, label)
@@ -96,10 +107,6 @@ def frame_features(
     """Frames of the frozen ``encoder`` (a SequenceEncoder, put in eval mode on ``device``) over
     ``dataset`` (a WordDataset, or any sequence of its item dicts of equal image width; then pass
     ``charset``). Representation "V", "H" or "HV" (EncoderOutput.representation)."""
-    from seqclr.data.charset import get_charset
-    from seqclr.data.dataset import collate_words
-    from seqclr.data.skips import drop_skipped
-
     charset = get_charset(charset if charset is not None else getattr(dataset, "charset", "english95"))
     if len(dataset) == 0:
         raise ValueError("frame_features: the dataset is empty")
@@ -128,8 +135,6 @@ def frame_features(
 def _encoder_from_training_state(state: dict):
     """The base encoder of a pretraining checkpoint's state: architecture from its config's encoder
     preset, weights from the ``encoder.`` entries of the SeqCLR model's state dict."""
-    from seqclr.models.encoder import SequenceEncoder, get_encoder_config
-
     cfg = state["config"]
     encoder = SequenceEncoder(get_encoder_config(cfg["encoder"], input_norm=bool(cfg.get("input_norm", False))))
     prefix = "encoder."
@@ -144,10 +149,6 @@ def load_frozen_encoder(path: str | Path, map_location: str | torch.device = "cp
     (seqclr.train.checkpoint.save_encoder, e.g. ``<run>/encoder.pt``), a training checkpoint
     (save_checkpoint: ``<run>/last.pt`` or a copy of one), or a run folder (its newest good training
     checkpoint, else its ``encoder.pt``). CheckpointError for anything else."""
-    from seqclr.train.checkpoint import (
-        ENCODER_FORMAT, FORMAT, CheckpointError, has_checkpoint, load_checkpoint, load_encoder, load_latest,
-    )
-
     p = Path(path)
     if p.is_dir():
         encoder = _encoder_from_training_state(load_latest(p, map_location)[0]) if has_checkpoint(p) else None
@@ -187,8 +188,6 @@ def _real_lengths(feats: torch.Tensor, lengths) -> torch.Tensor:
 
 @torch.no_grad()
 def _probe_metrics(probe, feats, lengths, labels, charset, device, case_sensitive: bool) -> dict:
-    from seqclr.metrics import evaluate_predictions
-
     preds = []
     for s in range(0, len(feats), 1024):
         ids = probe.decode(feats[s : s + 1024].to(device), lengths[s : s + 1024].to(device))
@@ -216,10 +215,6 @@ def linear_probe(
     frames' mean and std first (an affine change: the probe stays linear). Returns the val metrics
     of greedy decoding (acc, ed1, cer, wer, n; seqclr.metrics) plus train_acc, train_cer and
     final_loss (last batch). Seeded; the global RNG is left untouched."""
-    from seqclr.data.charset import get_charset
-    from seqclr.models.prediction import CTCDecoder
-    from seqclr.models.sequence_modeling import lengths_to_mask
-
     charset = get_charset(charset)
     x_tr, x_va = train_feats.detach().float().cpu(), val_feats.detach().float().cpu()
     len_tr, len_va = _real_lengths(x_tr, train_lengths), _real_lengths(x_va, val_lengths)
@@ -287,9 +282,6 @@ def probe_curve(
 def _to_windows(z, image, position, n_windows: int):
     """Frames (M, F) of images with positions 0..T_i-1 -> windows (N*T', F) as window-to-instance
     pools them, with their image and window position."""
-    from seqclr.contrastive.instance_mapping import window_to_instance
-    from seqclr.models.sequence_modeling import lengths_to_mask
-
     ids, inv = torch.unique(image, return_inverse=True)
     lengths = torch.bincount(inv, minlength=len(ids))
     t = int(position.max()) + 1
@@ -464,8 +456,6 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _word_set(args: argparse.Namespace, split: str, size: int, charset: str):
-    from seqclr.data.dataset import WordDataset, build_source
-
     source = build_source(args.data, split=split, size=size, seed=args.data_seed, charset=charset, benchmark=args.benchmark)
     return WordDataset(source, charset)
 
@@ -473,8 +463,6 @@ def _word_set(args: argparse.Namespace, split: str, size: int, charset: str):
 def _random_encoder(preset: str, like, seed: int):
     """A random encoder of ``preset`` ("same": ``like``'s architecture). Pretraining seeds torch with
     its seed, then builds the encoder first, so with that seed this IS the run's step-0 encoder."""
-    from seqclr.models.encoder import EncoderConfig, SequenceEncoder, get_encoder_config
-
     cfg = EncoderConfig(**like.cfg.to_dict()) if preset == "same" else get_encoder_config(preset)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

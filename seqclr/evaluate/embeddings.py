@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqclr.contrastive.instance_mapping import window_bounds
+from seqclr.contrastive.instance_mapping import adaptive_pool_weights, window_bounds
 
 KINDS = ("frame", "window")
 NO_CHAR = "∅"
@@ -84,8 +84,6 @@ def embed_instances(
 ) -> InstanceSet:
     """Instances of WordDataset ``items`` (dicts with image (1, 32, W), label, char_boxes) under a
     SequenceEncoder; windows pool the frames with the instance-mapping weights."""
-    from seqclr.contrastive.instance_mapping import adaptive_pool_weights
-
     if kind not in KINDS:
         raise ValueError(f"embed_instances: kind must be one of {KINDS}, got {kind!r}")
     encoder.eval()

@@ -41,7 +41,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from seqclr import __version__
+from seqclr.data.readers.base import DataError
+from seqclr.data.reading import load_image, preprocess_images
+from seqclr.evaluate.read import expand
+from seqclr.evaluate.recognizer_file import load_recognizer
 from seqclr.exits import guarded
+from seqclr.models.prediction import CTCDecoder, ctc_collapse
+from seqclr.train.checkpoint import CheckpointError, atomic_write_bytes, state_digest
 
 ONNX_FORMAT = "seqclr-onnx-v1"
 OPSET = 17
@@ -95,8 +103,6 @@ def _cpu_eval(recognizer) -> nn.Module:
 def check_exportable(recognizer) -> None:
     """ExportError (one line naming the file) unless ``recognizer`` is a CTC recognizer with a
     charset and preprocessing."""
-    from seqclr.models.prediction import CTCDecoder
-
     decoder = getattr(recognizer.decoder, "_orig_mod", recognizer.decoder)
     if not isinstance(decoder, CTCDecoder):
         raise ExportError(
@@ -109,9 +115,6 @@ def check_exportable(recognizer) -> None:
 
 def export_metadata(recognizer) -> dict[str, str]:
     """The ``metadata_props`` written into the ONNX file (string values, JSON where structured)."""
-    from seqclr import __version__
-    from seqclr.train.checkpoint import state_digest
-
     cs, enc = recognizer.charset, recognizer.encoder
     frames = {"resnet": "floor(W / 4) + 1", "vgg": "floor(W / 4) - 1"}[enc.cfg.feature_extractor]
     return {
@@ -132,8 +135,6 @@ def export_metadata(recognizer) -> dict[str, str]:
 def export_onnx(recognizer, path: str | os.PathLike, opset: int = OPSET) -> Path:
     """Write the CTC ``recognizer``'s logits graph (dynamic batch and width) with its metadata to
     ``path`` atomically; ExportError for an attention recognizer or without the onnx extra."""
-    from seqclr.train.checkpoint import atomic_write_bytes
-
     onnx, _ = require_onnx()
     check_exportable(recognizer)
     model = CTCLogits(_cpu_eval(recognizer)).eval()
@@ -178,8 +179,6 @@ def onnx_metadata(path: str | os.PathLike) -> dict:
 
 def greedy_texts(logits: np.ndarray, symbols: str) -> list[str]:
     """Greedy CTC decoding of (N, T, n + 1) logits (blank 0, symbol i at class i + 1)."""
-    from seqclr.models.prediction import ctc_collapse
-
     return ["".join(symbols[c - 1] for c in ctc_collapse(row)) for row in np.asarray(logits).argmax(-1).tolist()]
 
 
@@ -202,8 +201,6 @@ class OnnxRecognizer:
 
     def read(self, images, batch_size: int = 64, preprocessing: dict | None = None) -> list[str]:
         """The strings in ``images`` (PIL images, arrays or paths), preprocessed as the metadata says."""
-        from seqclr.data.reading import preprocess_images
-
         prep, items, out = preprocessing or self.preprocessing, list(images), []
         for start in range(0, len(items), batch_size):
             out += greedy_texts(self.logits(preprocess_images(items[start : start + batch_size], prep)), self.symbols)
@@ -234,8 +231,6 @@ def verify_onnx(recognizer, path: str | os.PathLike, images=None, widths: tuple[
     recognizer's data at each of ``widths`` (default: the saved width and twice it). Returns
     max_abs_diff (of the logits, over all), per_width {width: diff}, decodes_equal, the texts
     of both, images and widths."""
-    from seqclr.data.reading import load_image, preprocess_images
-
     model = _cpu_eval(recognizer)
     reader = OnnxRecognizer(path)
     arrays = [load_image(im) for im in (sample_images(model.charset) if images is None else images)]
@@ -279,11 +274,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 @guarded
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    from seqclr.data.readers.base import DataError
-    from seqclr.evaluate.read import expand
-    from seqclr.evaluate.recognizer_file import load_image, load_recognizer
-    from seqclr.train.checkpoint import CheckpointError
-
     try:
         _, ort = require_onnx()
         model = load_recognizer(args.recognizer, map_location="cpu")

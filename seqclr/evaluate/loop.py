@@ -23,11 +23,16 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from seqclr.augment.pipeline import BatchAugment
+from seqclr.data.dataset import collate_words
+from seqclr.data.readers import DataError
+from seqclr.data.skips import note_skipped
 from seqclr.evaluate.config import RecognizerTrainConfig
 from seqclr.metrics import METRIC_NAMES, evaluate_predictions
 from seqclr.models.prediction import Recognizer
 from seqclr.train.run_logger import RunLogger
 from seqclr.train.sampler import DeterministicBatchSampler, endless
+from seqclr.train.schedule import build_optimizer, build_scheduler
 
 VAL_METRICS = METRIC_NAMES  # the validation scores logged: all of evaluate_predictions'
 # The scalars a recognizer run logs (the columns of its train_log.csv): run_protocol adds test/*.
@@ -35,8 +40,6 @@ TRAIN_SCALARS = ("train/loss", "train/lr", "train/images_per_s") + tuple(f"val/{
 
 
 def _collate(batch: list[dict]) -> dict:
-    from seqclr.data.dataset import collate_words
-
     return collate_words(batch)
 
 
@@ -61,9 +64,6 @@ def _batches(dataset, sampler: EpochBatches, num_workers: int):
     """Endless stream of collated batches, epoch after epoch. Items skipped under ``on_error:
     skip`` are left out (the batch shrinks; a batch of none is passed over) and noted in
     ``dataset`` (seqclr.data.skips.skipped_report)."""
-    from seqclr.data.readers import DataError
-    from seqclr.data.skips import note_skipped
-
     loader = torch.utils.data.DataLoader(
         dataset, batch_sampler=sampler, collate_fn=_collate, num_workers=num_workers, persistent_workers=False
     )
@@ -87,7 +87,6 @@ def _augment_fn(spec, seed: int) -> Callable[[torch.Tensor], torch.Tensor] | Non
     "none": no augmentation)."""
     if spec is None or spec == "none":
         return None
-    from seqclr.augment.pipeline import BatchAugment
 
     aug = BatchAugment(spec)
     gen = torch.Generator().manual_seed(seed)
@@ -102,8 +101,6 @@ def build_optimization(model: torch.nn.Module, cfg: RecognizerTrainConfig):
     """(optimizer, scheduler) over the trainable parameters, via seqclr.train.schedule (which
     reads cfg.optimizer / lr / rho / eps / momentum / weight_decay / iterations / lr_milestones /
     lr_gamma)."""
-    from seqclr.train.schedule import build_optimizer, build_scheduler
-
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("nothing to train: every parameter is frozen")
@@ -237,8 +234,6 @@ def evaluate_recognizer(
     [{"index", "label", "prediction"}] in dataset order (index = the item's index in the dataset).
     Items skipped under ``on_error: skip`` are not scored (noted in ``dataset``, see
     seqclr.data.skips). ``progress``: a tqdm bar (batches, with ETA)."""
-    from seqclr.data.skips import note_skipped
-
     if len(dataset) == 0:
         raise ValueError("evaluate_recognizer: the evaluation set is empty")
     was_training = model.training

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
+from seqclr.config import to_dict
 from seqclr.data.fonts import SPLITS
 from seqclr.data.source_names import SYNTHETIC_SOURCES
+from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
 from seqclr.evaluate.embeddings import KINDS
-from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS
+from seqclr.evaluate.report import METRICS
+from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS, SequenceEncoder, get_encoder_config
+from seqclr.train.checkpoint import load_encoder
 
 
 def _split_n_examples(params, cls):
-    from seqclr.config import to_dict
-
     values = to_dict(params)
     n = values.pop("n_examples")
     return cls.from_dict(values, source="notebook parameters"), n
@@ -65,8 +66,6 @@ class ResultsParams:
     output_dir: str | None = None  # tables.md and wer_vs_labels.png go here (None: not saved)
 
     def validate(self) -> "ResultsParams":
-        from seqclr.evaluate.report import METRICS
-
         if not self.runs_dir:
             raise ValueError("ResultsParams: runs_dir must be a folder")
         if self.table2_metric not in METRICS:
@@ -132,10 +131,7 @@ def load_encoder_or_random(path: str, preset: str = "tiny", seed: int = 0):
     import torch
 
     if path == "random":
-        from seqclr.models.encoder import SequenceEncoder, get_encoder_config
-
         torch.manual_seed(seed)
         return SequenceEncoder(get_encoder_config(preset)).eval()
-    from seqclr.train.checkpoint import load_encoder
 
     return load_encoder(path)

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from seqclr.data.charset import get_charset
 from seqclr.data.fonts import SPLITS
 from seqclr.data.skips import skipped_report
 from seqclr.devices import resolve_device
@@ -39,7 +40,9 @@ from seqclr.evaluate.loop import TRAIN_SCALARS, VAL_METRICS, evaluate_recognizer
 from seqclr.evaluate.recognizer_file import FILENAME as RECOGNIZER_FILE
 from seqclr.evaluate.recognizer_file import preprocessing_of, save_recognizer
 from seqclr.evaluate.results import write_results
+from seqclr.models.encoder import SequenceEncoder, get_encoder_config
 from seqclr.models.prediction import Recognizer, build_recognizer
+from seqclr.train.checkpoint import load_encoder
 from seqclr.train.run_logger import RunLogger, require_logger
 
 SUPERVISED = "supervised"  # the protocol of the supervised baseline, and its row in the tables
@@ -65,21 +68,16 @@ class ProtocolResult:
 def build_encoder(cfg: RecognizerTrainConfig):
     """The encoder: loaded from cfg.checkpoint (seqclr.train.checkpoint.save_encoder format), or a
     random ``cfg.encoder`` preset when the checkpoint is "" / "random"."""
-    from seqclr.models.encoder import SequenceEncoder, get_encoder_config
-
     if cfg.random_init:
         encoder = SequenceEncoder(get_encoder_config(cfg.encoder))
         encoder.pretrain_config = None
         return encoder
-    from seqclr.train.checkpoint import load_encoder
 
     return load_encoder(cfg.checkpoint)
 
 
 def build_model(cfg: RecognizerTrainConfig, freeze_encoder: bool) -> Recognizer:
     """Recognizer(encoder, fresh decoder, cfg.feature, charset); seeded by cfg.seed."""
-    from seqclr.data.charset import get_charset
-
     torch.manual_seed(cfg.seed)
     encoder = build_encoder(cfg)
     kwargs = {"hidden": cfg.attention_hidden, "max_len": cfg.max_len} if cfg.decoder == "attention" else {}

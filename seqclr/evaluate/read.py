@@ -14,7 +14,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from seqclr.data.readers.base import DataError
+from seqclr.devices import resolve_device
+from seqclr.evaluate.recognizer_file import load_image, load_recognizer, read_images
 from seqclr.exits import guarded
+from seqclr.train.checkpoint import CheckpointError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm", ".pbm")
 
@@ -52,11 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
-
-    from seqclr.data.readers.base import DataError
-    from seqclr.devices import resolve_device
-    from seqclr.evaluate.recognizer_file import load_image, load_recognizer, read_images
-    from seqclr.train.checkpoint import CheckpointError
 
     try:
         device = resolve_device(args.device)

@@ -16,7 +16,11 @@ import time
 from pathlib import Path
 
 from seqclr.evaluate.config import FinetuneConfig
+from seqclr.evaluate.data import build_split
+from seqclr.evaluate.protocol import run_protocol
 from seqclr.evaluate.results import _write_json, read_json
+from seqclr.evaluate.study import hardware
+from seqclr.evaluate.study_jobs import MemoryWords
 from seqclr.exits import guarded
 
 # name -> config fields; every candidate: Adam, batch 64 unless set, clip 5, light augmentation
@@ -49,11 +53,6 @@ def candidate_config(name: str, out: Path, train_size: int, val_size: int, devic
 
 def run_sweep(out: str | Path, reference: str | Path, names: list[str] | None = None, train_size: int = 16384,
               val_size: int = 512, log=print) -> dict:
-    from seqclr.evaluate.data import build_split
-    from seqclr.evaluate.protocol import run_protocol
-    from seqclr.evaluate.study import hardware
-    from seqclr.evaluate.study_jobs import MemoryWords
-
     out, reference = Path(out), Path(reference)
     path = reference / "sweep.json"
     done = read_json(path)

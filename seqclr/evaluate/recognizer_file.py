@@ -35,6 +35,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from seqclr import __version__
+from seqclr.data.charset import Charset
+
+# Reading lives in seqclr.data.reading (the model's Recognizer.read uses it too); re-exported here.
+from seqclr.data.reading import load_image, preprocess_images, read_images  # noqa: F401
+from seqclr.models.encoder import EncoderConfig, SequenceEncoder
+from seqclr.models.prediction import AttentionDecoder, CTCDecoder, build_recognizer
 from seqclr.train.checkpoint import CheckpointError, atomic_torch_save, state_digest
 
 FORMAT = "seqclr-recognizer-v1"
@@ -64,8 +71,6 @@ def preprocessing_of(cfg: Any = None, dataset: Any = None) -> dict:
 
 
 def _decoder_spec(decoder: torch.nn.Module) -> tuple[str, dict]:
-    from seqclr.models.prediction import AttentionDecoder, CTCDecoder
-
     if isinstance(decoder, CTCDecoder):
         return "ctc", {}
     if isinstance(decoder, AttentionDecoder):
@@ -78,8 +83,6 @@ def save_recognizer(path: str | os.PathLike, model, cfg: Any = None, preprocessi
     atomically. ``cfg``: the run's RecognizerTrainConfig (or a dict, or None); ``preprocessing``:
     see :func:`preprocessing_of` (default: from ``cfg``). The preprocessing is also attached to
     ``model`` as ``model.preprocessing`` so ``model.read`` works in memory."""
-    from seqclr import __version__ as version
-
     if getattr(model, "charset", None) is None:
         raise ValueError(f"{path}: save_recognizer needs a Recognizer with a charset")
     encoder = getattr(model.encoder, "_orig_mod", model.encoder)
@@ -91,7 +94,7 @@ def save_recognizer(path: str | os.PathLike, model, cfg: Any = None, preprocessi
     case_sensitive = config.get("case_sensitive", cs.case_sensitive) if config else cs.case_sensitive
     payload = {
         "format": FORMAT,
-        "seqclr_version": str(version),
+        "seqclr_version": str(__version__),
         "encoder_config": encoder.cfg.to_dict(),
         "decoder": kind,
         "decoder_options": options,
@@ -136,10 +139,6 @@ def load_recognizer(path: str | os.PathLike, map_location: str | torch.device = 
     """The Recognizer saved by :func:`save_recognizer`, in eval mode, with ``preprocessing``,
     ``case_sensitive``, ``config`` and ``source_path`` attributes. CheckpointError (one line naming
     the file) for a missing, truncated, corrupt or foreign file."""
-    from seqclr.data.charset import Charset
-    from seqclr.models.encoder import EncoderConfig, SequenceEncoder
-    from seqclr.models.prediction import build_recognizer
-
     payload = read_recognizer_file(path, map_location)
     try:
         cs = payload["charset"]
@@ -159,7 +158,3 @@ def load_recognizer(path: str | os.PathLike, map_location: str | torch.device = 
     model.config = payload.get("config")
     model.source_path = str(path)
     return model.eval()
-
-
-# Reading lives in seqclr.data.reading (the model's Recognizer.read uses it too); re-exported here.
-from seqclr.data.reading import load_image, preprocess_images, read_images  # noqa: E402,F401

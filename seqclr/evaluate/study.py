@@ -42,10 +42,15 @@ from seqclr.contrastive.model import METHODS
 from seqclr.data.fonts import SPLITS
 from seqclr.devices import DEVICES
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
+from seqclr.evaluate.data import build_split
+from seqclr.evaluate.protocol import run_protocol
 from seqclr.evaluate.results import _write_json, read_json
 from seqclr.evaluate.study_jobs import MemoryWords, copy_run, pretrain_summary
+from seqclr.evaluate.study_parallel import run_parallel
 from seqclr.exits import guarded
 from seqclr.models.prediction import DECODERS
+from seqclr.train.config import PretrainConfig
+from seqclr.train.loop import pretrain
 
 NO_PRETRAINING = "none"
 # Rows beyond the replication (--remedies): a table-1 method pretrained with a remedy of the
@@ -147,8 +152,6 @@ def pretrain_config(method: str, out: Path, scale: dict, device: str = "cpu"):
     """The pretraining of ``method``: appendix D's recipe (AdaDelta lr 10, clip 5, steps at 60 and
     80%) at the scale's size, on the unlabeled training families; resumable. A REMEDIES name
     pretrains its table-1 method with the remedy's fields."""
-    from seqclr.train.config import PretrainConfig
-
     base, fields = REMEDIES.get(method, (method, {}))
     return PretrainConfig(
         data="synthetic-handwriting", data_split="train", data_size=scale["train_size"],
@@ -217,8 +220,6 @@ def pretrains_todo(methods, out: Path, reference: Path, scale: dict, device: str
 
 
 def _pretrain_all(pretrains, reference: Path, summary: dict, log) -> None:
-    from seqclr.train.loop import pretrain
-
     for method, cfg in pretrains:
         t = time.time()
         metrics = pretrain(cfg)
@@ -232,9 +233,6 @@ def _write_params(reference: Path, runs) -> None:
 
 
 def _evaluate_all(todo, summary: dict, reference: Path, log) -> None:
-    from seqclr.evaluate.data import build_split
-    from seqclr.evaluate.protocol import run_protocol
-
     if not todo:
         return
     t = time.time()
@@ -278,8 +276,6 @@ def run_study(
     log(f"{len(runs) - len(todo)} of {len(runs)} evaluation runs already finished")
     _write_params(reference, todo)
     if workers > 1:
-        from seqclr.evaluate.study_parallel import run_parallel
-
         sitting["workers"] = workers
         run_parallel(pretrains, todo, out, reference, summary, workers, log)
     else:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from seqclr.data.skips import drop_skipped, skipped_report
+
 
 class MemoryWords(torch.utils.data.Dataset):
     """The items of a WordDataset rendered once and kept in memory (same dicts, same order).
@@ -18,8 +20,6 @@ class MemoryWords(torch.utils.data.Dataset):
     (seqclr.data.skips.skipped_report reads it)."""
 
     def __init__(self, dataset) -> None:
-        from seqclr.data.skips import skipped_report
-
         self._keep(dataset[i] for i in range(len(dataset)))
         self.skipped_files.update((e["where"], e["reason"]) for e in skipped_report(dataset))
 
@@ -32,8 +32,6 @@ class MemoryWords(torch.utils.data.Dataset):
         return self
 
     def _keep(self, items) -> None:
-        from seqclr.data.skips import drop_skipped
-
         kept, skipped = drop_skipped(items)
         self.items = [it if it["index"] == k else {**it, "index": k} for k, it in enumerate(kept)]
         self.labels = [it["label"] for it in self.items]

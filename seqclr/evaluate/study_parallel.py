@@ -27,7 +27,12 @@ import numpy as np
 import torch
 
 from seqclr.data.fonts import SPLITS
+from seqclr.data.skips import Skipped, skipped_report
+from seqclr.evaluate.data import build_split
+from seqclr.evaluate.protocol import run_protocol
 from seqclr.evaluate.results import _write_json
+from seqclr.evaluate.study_jobs import MemoryWords, copy_run, pretrain_summary
+from seqclr.train.loop import pretrain
 
 _SPLITS: dict[str, dict] = {}  # per worker process: splits file -> {split: MemoryWords}
 
@@ -43,8 +48,6 @@ def render_items(dataset, num_workers: int) -> list:
     """Every item of ``dataset`` in order, rendered by ``num_workers`` processes (0 = here); an
     item skipped under ``on_error: skip`` stays a Skipped record (MemoryWords.from_items drops
     it), and the items skipped when the source was built are appended as Skipped records."""
-    from seqclr.data.skips import Skipped, skipped_report
-
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=64, shuffle=False, num_workers=num_workers, collate_fn=_by_value
     )
@@ -68,8 +71,6 @@ def splits_file(out: Path, cfg) -> Path:
 
 def render_splits(cfg, path: Path, num_workers: int, log=print) -> None:
     """Render the train, val and test splits of ``cfg`` once and save them to ``path``."""
-    from seqclr.evaluate.data import build_split
-
     if path.exists():
         log(f"splits: {path} (rendered earlier)")
         return
@@ -83,8 +84,6 @@ def render_splits(cfg, path: Path, num_workers: int, log=print) -> None:
 
 
 def _load_splits(path: str) -> dict:
-    from seqclr.evaluate.study_jobs import MemoryWords
-
     if path not in _SPLITS:
         items = torch.load(path, weights_only=False)
         _SPLITS[path] = {split: MemoryWords.from_items(v) for split, v in items.items()}
@@ -96,18 +95,12 @@ def _init_worker(threads: int) -> None:
 
 
 def _evaluate_one(protocol: str, name: str, cfg, reference: str, splits: str) -> tuple[str, dict]:
-    from seqclr.evaluate.protocol import run_protocol
-    from seqclr.evaluate.study_jobs import copy_run
-
     result = run_protocol(cfg, protocol, datasets=_load_splits(splits), log=None)
     copy_run(Path(cfg.output_dir), Path(reference) / "runs" / name)
     return name, {**result.metrics, "seconds": result.summary["seconds"]}
 
 
 def _pretrain_one(method: str, cfg, reference: str) -> tuple[str, dict]:
-    from seqclr.evaluate.study_jobs import pretrain_summary
-    from seqclr.train.loop import pretrain
-
     t = time.time()
     metrics = pretrain(cfg)
     return method, pretrain_summary(metrics, Path(cfg.output_dir), Path(reference) / "pretrain" / method, time.time() - t)

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from seqclr.augment.spec import AugmentSpec, get_spec, save_spec, spec_yaml
+from seqclr.data.dataset import build_source
+from seqclr.data.preprocess import resize_word
 from seqclr.explorer.params import MAX_SAMPLES, ExplorerParams
 from seqclr.explorer.views import augment_views, counter_examples_figure, views_figure
 from seqclr.plots import figure_png
@@ -19,10 +21,6 @@ from seqclr.plots import figure_png
 
 def open_source(source: str, split: str):
     """The embedded renderer by name, an LMDB folder, or a ``path<TAB>label`` file."""
-    from pathlib import Path
-
-    from seqclr.data.dataset import build_source
-
     if source.startswith("synthetic-"):
         return build_source(source, split=split, size=10_000, seed=0)
     path = Path(source)
@@ -39,8 +37,6 @@ def open_source(source: str, split: str):
 def load_images(source: str, split: str, n: int, seed: int, height: int, width: int) -> tuple[np.ndarray, list[str]]:
     """``n`` word images of ``source`` picked by ``seed``, resized to uint8 (n, height, width).
     The first images do not depend on ``n``: asking for more adds images after them."""
-    from seqclr.data.preprocess import resize_word
-
     data = open_source(source, split)
     if len(data) == 0:
         raise ValueError(f"data source {source!r} is empty")

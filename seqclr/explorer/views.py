@@ -9,6 +9,7 @@ import torch
 
 from seqclr.augment.pipeline import apply, from_uint8, to_uint8
 from seqclr.augment.plan import index_params, sample_params
+from seqclr.augment.reference import apply_params_numpy
 from seqclr.augment.spec import AugmentSpec, OpSpec
 
 COLUMN_TITLES = {"torch": "ours (torch)", "imgaug": "imgaug reference"}
@@ -40,8 +41,6 @@ def augment_views(images: np.ndarray, spec: AugmentSpec, seed: int, backend: str
         x = from_uint8(images)
         return to_uint8(apply(x, draws[0])), to_uint8(apply(x, draws[1]))
     if backend == "imgaug":
-        from seqclr.augment.reference import apply_params_numpy
-
         return apply_params_numpy(images, draws[0]), apply_params_numpy(images, draws[1])
     raise ValueError(f"unknown backend {backend!r}; known: torch, imgaug")
 

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
+from seqclr.data.reading import read_images
 from seqclr.models.encoder import REPRESENTATIONS, EncoderOutput, SequenceEncoder
 from seqclr.models.sequence_modeling import lengths_to_mask
 
@@ -407,8 +408,6 @@ class Recognizer(nn.Module):
         preprocessed like the training data (``self.preprocessing``, set by
         seqclr.evaluate.recognizer_file.load_recognizer / save_recognizer), ``batch_size`` at a time.
         ``confidence``: (text, per-character confidences) pairs (see :meth:`predict_with_confidence`)."""
-        from seqclr.data.reading import read_images
-
         return read_images(self, images, batch_size=batch_size, device=device, confidence=confidence)
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import torch
 
+from seqclr.models.encoder import EncoderConfig, SequenceEncoder
+
 LAST = "last.pt"
 PREVIOUS = "last.prev.pt"
 FORMAT = "seqclr-pretrain-checkpoint-v1"
@@ -209,8 +211,6 @@ def save_encoder(path: str | Path, encoder: torch.nn.Module, cfg: Any = None) ->
 def load_encoder(path: str | Path, map_location: str | torch.device = "cpu"):
     """The SequenceEncoder saved by :func:`save_encoder`, in eval mode. The pretraining config
     (a dict or None) is attached as ``encoder.pretrain_config``."""
-    from seqclr.models.encoder import EncoderConfig, SequenceEncoder
-
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such encoder file")

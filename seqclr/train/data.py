@@ -23,6 +23,10 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from seqclr.data.dataset import SOURCES, WordDataset, build_source, collate_words
+from seqclr.data.packed import PackedWords
+from seqclr.data.readers import DataError
+from seqclr.data.skips import note_skipped
 from seqclr.data.source_names import SYNTHETIC_SOURCES
 from seqclr.train.config import PretrainConfig, _where
 from seqclr.train.sampler import SHUFFLES, BatchOrder, DeterministicBatchSampler
@@ -32,8 +36,6 @@ from seqclr.train.sampler import SHUFFLES, BatchOrder, DeterministicBatchSampler
 def open_pack(cfg: PretrainConfig):
     """The PackedWords of ``cfg.data_root`` (checked by cfg.validate), its first ``data_size``
     images when data_size is set (as for real datasets)."""
-    from seqclr.data.packed import PackedWords
-
     packed = PackedWords(cfg.data_root)
     return packed.head(cfg.data_size) if cfg.data_size is not None else packed
 
@@ -43,8 +45,6 @@ def build_dataset(cfg: PretrainConfig, source: str | None = None):
     ``data_root`` is passed as the reader's first argument (path / root / gt_file) and
     ``data_size`` keeps the first images; ``data_options`` go to the reader as keyword arguments.
     For ``data: packed`` the opened pack (items are WordDataset-like dicts)."""
-    from seqclr.data.dataset import SOURCES, WordDataset, build_source
-
     where = _where(source)
     if cfg.data == "packed":
         return open_pack(cfg)
@@ -71,10 +71,6 @@ def render_cache(dataset, num_workers: int = 0, batch_size: int = 64) -> torch.T
     """All images of ``dataset`` as one uint8 (N, 1, H, W) tensor (exact: images come from uint8).
     Items skipped under ``on_error: skip`` are left out (N is smaller than ``len(dataset)`` by
     their number) and noted in ``dataset`` for seqclr.data.skips.skipped_report."""
-    from seqclr.data.dataset import collate_words
-    from seqclr.data.readers import DataError
-    from seqclr.data.skips import note_skipped
-
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=collate_words
     )
@@ -98,8 +94,6 @@ class BatchSource:
         self.dataset, self.sampler, self.cache = dataset, sampler, cache
         self.loader = None
         if cache is None:
-            from seqclr.data.dataset import collate_words
-
             self.loader = torch.utils.data.DataLoader(
                 dataset,
                 batch_sampler=sampler,
@@ -118,9 +112,6 @@ class BatchSource:
             for idx in self.sampler:
                 yield self.cache[torch.as_tensor(idx)].to(torch.float32).div_(255.0)
         else:
-            from seqclr.data.readers import DataError
-            from seqclr.data.skips import note_skipped
-
             for batch in self.loader:
                 note_skipped(self.dataset, batch["skipped"])  # read in a worker: keep the report whole
                 if not len(batch["label"]):

@@ -36,9 +36,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqclr.augment.pipeline import BatchAugment
+from seqclr.augment.view_shift import shift_views
+from seqclr.contrastive.model import SeqCLRModel
+from seqclr.data.skips import skipped_report
+from seqclr.models.encoder import frames_for_width, get_encoder_config
 from seqclr.train import distributed as D
 from seqclr.train.checkpoint import has_checkpoint, load_latest, save_checkpoint, save_encoder
 from seqclr.train.config import PretrainConfig
+from seqclr.train.data import build_batches
 from seqclr.train.run_folder import RunFolderError, check_resume, config_record, new_run_folder
 from seqclr.train.run_logger import RunLogger, require_logger
 from seqclr.train.schedule import build_optimizer, build_scheduler
@@ -120,17 +126,12 @@ def augment_generator(seed: int, rank: int) -> torch.Generator:
 
 def build_seqclr_model(cfg: PretrainConfig) -> nn.Module:
     """SeqCLRModel for cfg's encoder preset and method (with overrides)."""
-    from seqclr.contrastive.model import SeqCLRModel
-    from seqclr.models.encoder import get_encoder_config
-
     return SeqCLRModel(get_encoder_config(cfg.encoder, input_norm=cfg.input_norm), **cfg.model_kwargs())
 
 
 def build_augment(cfg: PretrainConfig) -> nn.Module:
     """The two-view augmenter: the config's preset, by default the method's own (SimCLR's
     augmentations for simclr / simclr-contextual, SeqCLR's pipeline for seqclr-*)."""
-    from seqclr.augment.pipeline import BatchAugment
-
     return BatchAugment(cfg.augmentation_spec)  # a preset's or the spec file's, read at validation
 
 
@@ -140,8 +141,6 @@ def make_views(augment: nn.Module, images: torch.Tensor, cfg: PretrainConfig, ge
     x_a, x_b = two_views(augment, images, generator)
     if not cfg.view_shift:
         return x_a, x_b, None
-    from seqclr.augment.view_shift import shift_views
-    from seqclr.models.encoder import frames_for_width
 
     return shift_views(x_a, x_b, cfg.view_shift, frames_for_width(images.size(3)), generator)
 
@@ -349,8 +348,6 @@ class _Run:
     the loss history, and the step loop that reads and updates them."""
 
     def __init__(self, cfg: PretrainConfig, ctx: D.DistContext) -> None:
-        from seqclr.train.data import build_batches
-
         self.cfg, self.ctx, self.out = cfg, ctx, Path(cfg.output_dir)
         self.device, self.world = ctx.device, ctx.world_size
         self.model, self.channels_last = _build_model(cfg, ctx)
@@ -528,8 +525,6 @@ class _Run:
 
     def finish(self, t_setup: float) -> dict:
         """The metrics, written with the encoder by rank 0."""
-        from seqclr.data.skips import skipped_report
-
         cfg, ctx, losses = self.cfg, self.ctx, self.losses
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)

@@ -9,7 +9,12 @@ from dataclasses import dataclass
 import torch
 
 from seqclr import config as _params
+from seqclr.contrastive.instance_mapping import window_bounds
+from seqclr.data.skips import drop_skipped
+from seqclr.models.encoder import frames_for_width, get_encoder_config
 from seqclr.train.config import PretrainConfig
+from seqclr.train.data import build_dataset
+from seqclr.train.loop import augment_generator, build_augment
 
 
 @dataclass
@@ -38,12 +43,6 @@ def preview_png(cfg: PretrainConfig, n: int = 4, seed: int | None = None) -> byt
     windows (coloured spans) drawn over the views."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from seqclr.contrastive.instance_mapping import window_bounds
-    from seqclr.data.skips import drop_skipped
-    from seqclr.models.encoder import frames_for_width, get_encoder_config
-    from seqclr.train.data import build_dataset
-    from seqclr.train.loop import augment_generator, build_augment
 
     ds = build_dataset(cfg.replace(data_size=max(n, 1)) if cfg.data.startswith("synthetic") else cfg)
     n = min(n, len(ds))
