@@ -1,9 +1,11 @@
 """The batched torch pipeline: batching, subsets, seeding, devices, no imgaug, sequence order."""
 
+import ast
 import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from seqclr.augment import (
     seqclr_spec,
     to_uint8,
 )
+from seqclr.augment import batched, fused
 from seqclr.augment.spec import AugmentSpec, OpSpec
 
 H, W = 32, 100
@@ -346,3 +349,22 @@ def test_merged_position_filters_equal_sequential_ops(sigma, backend):
     p = sample_params(24, spec, torch.Generator().manual_seed(7))
     assert len({tuple(p.order[i][p.active[i]].tolist()) for i in range(24)}) > 5  # mixed orders
     torch.testing.assert_close(apply(x, p, backend=backend), _sequential_reference(x, p), atol=2e-5, rtol=0)
+
+
+def _seqclr_imports(module) -> set[str]:
+    """The seqclr modules a module's source imports (anywhere in it, "from seqclr.augment import ops" as
+    seqclr.augment.ops)."""
+    out = set()
+    for node in ast.walk(ast.parse(Path(module.__file__).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("seqclr"):
+            out |= {f"{node.module}.{a.name}" if node.module == "seqclr.augment" else node.module for a in node.names}
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("seqclr")}
+    return out
+
+
+def test_executors_share_the_plan_and_do_not_import_each_other():
+    """Both executors (torch ops, fused kernel) start from seqclr.augment.plan (parameters, stage
+    plan, geometric maps) and the op library; neither imports the other (pipeline.apply picks one)."""
+    for executor in (batched, fused):
+        assert _seqclr_imports(executor) == {"seqclr.augment.plan", "seqclr.augment.ops"}, executor.__name__
