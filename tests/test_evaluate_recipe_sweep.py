@@ -35,16 +35,6 @@ def test_sweep_never_builds_the_test_split_and_resumes(tmp_path, monkeypatch):
     assert "toy: done, skipped" in lines
 
 
-def test_preset_speed_times_each_preset_once_and_restores_threads(monkeypatch):
-    monkeypatch.setattr(sweep, "CANDIDATES", {"a": dict(encoder="tiny", iterations=300), "b": dict(encoder="tiny", iterations=600),
-                                              "c": dict(encoder="cpu-vgg", iterations=300)})
-    threads = sweep.torch.get_num_threads()
-    speed = sweep.preset_speed(["a", "b", "c"], batch_size=2, steps=1, repeat=1)
-    assert sorted(speed) == ["cpu-vgg", "tiny"]  # one timing per preset, not per candidate
-    assert all(v["step_s"] > 0 and v["images_per_s"] == pytest.approx(2 / v["step_s"]) for v in speed.values())
-    assert sweep.torch.get_num_threads() == threads
-
-
 def test_sweep_table_adds_the_step_time_and_acc_per_cpu_minute():
     row = dict(fields=dict(encoder="tiny"), iterations=600, batch_size=32, train_seconds=60.0, val_acc=0.1,
                val_cer=0.5, best_val_acc=0.1, best_step=600, acc_per_minute=0.1, loss=[[600, 1.0]])

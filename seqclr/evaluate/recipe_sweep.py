@@ -12,16 +12,12 @@ rerun skips the candidates already in ``sweep.json`` (resumable).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-import torch
-
-from seqclr.benchmark.timing import time_interleaved
 from seqclr.evaluate.config import FinetuneConfig
 from seqclr.evaluate.data import build_split
-from seqclr.evaluate.protocol import build_model, run_protocol
+from seqclr.evaluate.protocol import run_protocol
 from seqclr.evaluate.results import _write_json, read_json
 from seqclr.evaluate.study import hardware
 from seqclr.evaluate.study_jobs import MemoryWords
@@ -89,38 +85,8 @@ def run_sweep(out: str | Path, reference: str | Path, names: list[str] | None = 
     return summary
 
 
-def preset_speed(names: list[str], batch_size: int = 32, threads: int = 1, steps: int = 5, repeat: int = 3) -> dict:
-    """Seconds per supervised CTC training step (forward, loss, backward, clip, Adam step) of each
-    candidate's encoder preset on ``threads`` CPU threads, timed side by side (interleaved rounds, best
-    kept), so a busy machine slows every preset alike and the ratios hold where wall times do not."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        fns = {}
-        for preset in dict.fromkeys(CANDIDATES[n]["encoder"] for n in names):
-            name = next(n for n in names if CANDIDATES[n]["encoder"] == preset)
-            cfg = candidate_config(name, Path("unused"), 1, 1)
-            model = build_model(cfg, freeze_encoder=False).train()
-            optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-            images, labels = torch.rand(batch_size, 1, cfg.height, cfg.width), ["Word,"] * batch_size
-
-            def step(model=model, optimizer=optimizer, images=images, labels=labels, clip=cfg.grad_clip):
-                loss = model.loss(images, labels)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-                optimizer.step()
-
-            fns[preset] = step
-        seconds = time_interleaved(fns, steps, repeat, "cpu")
-    finally:
-        torch.set_num_threads(previous)
-    return {k: {"step_s": v, "images_per_s": batch_size / v, "batch_size": batch_size, "threads": threads}
-            for k, v in seconds.items()}
-
-
 def sweep_table(summary: dict) -> str:
-    """The candidates' table; with ``preset_speed`` (--speed) also each preset's timed step and the
+    """The candidates' table; with ``preset_speed`` (seqclr.benchmark.presets) also each preset's timed step and the
     validation accuracy per CPU-minute that the step time implies (the fair comparison of presets)."""
     speed = summary.get("preset_speed", {})
     head = "| candidate | steps x batch | minutes | val acc | val CER | best val acc (step) | acc per minute | last loss |"
@@ -148,18 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", default=None, choices=sorted(CANDIDATES))
     parser.add_argument("--train-size", type=int, default=16384)
     parser.add_argument("--val-size", type=int, default=512)
-    parser.add_argument("--speed", action="store_true",
-                        help="only time each candidate preset's training step side by side (1 thread) into sweep.json")
     args = parser.parse_args(argv)
-    if args.speed:
-        path = Path(args.reference) / "sweep.json"
-        summary = read_json(path)
-        summary["preset_speed"] = preset_speed(list(args.only or CANDIDATES))
-        summary["preset_speed_hardware"] = hardware()
-        _write_json(path, summary)
-        (Path(args.reference) / "sweep.md").write_text(sweep_table(summary))
-        print(json.dumps(summary["preset_speed"], indent=1))
-        return 0
     run_sweep(args.out, args.reference, args.only, args.train_size, args.val_size)
     return 0
 

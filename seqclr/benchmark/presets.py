@@ -1,0 +1,76 @@
+"""Each recipe-sweep candidate's encoder preset, timed side by side on the CPU: the step-time half of
+"accuracy per CPU-minute" (seqclr.evaluate.recipe_sweep measures the accuracy half).
+
+Wall times of sweep runs that shared the machine with other jobs do not compare; steps timed in one
+process, in interleaved rounds (best kept), do. The result goes into the sweep's sweep.json
+("preset_speed") and its table gains the step time and the accuracy per CPU-minute it implies.
+
+    .venv/bin/python -m seqclr.benchmark.presets --reference outputs/reference/hw-v2/sweep
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from seqclr.benchmark.timing import time_interleaved
+from seqclr.evaluate.protocol import build_model
+from seqclr.evaluate.recipe_sweep import CANDIDATES, candidate_config, sweep_table
+from seqclr.evaluate.results import _write_json, read_json
+from seqclr.evaluate.study import hardware
+from seqclr.exits import guarded
+
+
+def preset_speed(names: list[str], batch_size: int = 32, threads: int = 1, steps: int = 5, repeat: int = 3) -> dict:
+    """Seconds per supervised CTC training step (forward, loss, backward, clip, Adam step) of each
+    candidate's encoder preset on ``threads`` CPU threads, timed side by side (interleaved rounds, best
+    kept), so a busy machine slows every preset alike and the ratios hold where wall times do not."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        fns = {}
+        for preset in dict.fromkeys(CANDIDATES[n]["encoder"] for n in names):
+            name = next(n for n in names if CANDIDATES[n]["encoder"] == preset)
+            cfg = candidate_config(name, Path("unused"), 1, 1)
+            model = build_model(cfg, freeze_encoder=False).train()
+            optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+            images, labels = torch.rand(batch_size, 1, cfg.height, cfg.width), ["Word,"] * batch_size
+
+            def step(model=model, optimizer=optimizer, images=images, labels=labels, clip=cfg.grad_clip):
+                loss = model.loss(images, labels)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+                optimizer.step()
+
+            fns[preset] = step
+        seconds = time_interleaved(fns, steps, repeat, "cpu")
+    finally:
+        torch.set_num_threads(previous)
+    return {k: {"step_s": v, "images_per_s": batch_size / v, "batch_size": batch_size, "threads": threads}
+            for k, v in seconds.items()}
+
+
+
+@guarded
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reference", default="outputs/reference/hw-v2/sweep", help="the sweep's folder (sweep.json)")
+    parser.add_argument("--only", nargs="+", default=None, choices=sorted(CANDIDATES), help="candidates whose presets to time")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    path = Path(args.reference) / "sweep.json"
+    summary = read_json(path)
+    summary["preset_speed"] = preset_speed(list(args.only or CANDIDATES), threads=args.threads)
+    summary["preset_speed_hardware"] = hardware()
+    _write_json(path, summary)
+    (Path(args.reference) / "sweep.md").write_text(sweep_table(summary))
+    print(json.dumps(summary["preset_speed"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
