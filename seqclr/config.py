@@ -4,15 +4,24 @@ Every notebook's ``parameters`` cell mirrors a dataclass (its fields, types and 
 dataclass is the single source of truth: papermill YAML files, the notebook's injected values and
 ``--key value`` overrides are all checked against it before any compute starts, so a typo or a bad
 value fails at once with a message naming the file, the key and the value.
+
+Renamed parameters. A config class lists its old parameter names in ``RENAMED`` (old -> new, one
+table per class). For one release an old name is still read, from a YAML file, a notebook's
+injected parameters, ``--key value`` overrides and keyword construction alike, under its new name
+with a :class:`RenamedParameterWarning` naming the source, the old and the new key; giving an old
+name and its new name together is an error naming both. :func:`upgrade_keys` does it, and
+normalizes a config saved before the rename (a checkpoint's, a metrics.json's) the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import re
 import types
 import typing
+import warnings
 from pathlib import Path
 from typing import Any, Literal, Mapping, TypeVar, Union
 
@@ -30,8 +39,52 @@ class ParameterError(ValueError):
     exit_code = 2  # seqclr.exits: one line and this exit status on the command line
 
 
+class RenamedParameterWarning(DeprecationWarning):
+    """A parameter was given under its old name (read under the new one until the next release)."""
+
+
+# Python hides a DeprecationWarning raised outside __main__; an old parameter name is shown where
+# the run is set up (a notebook, a command line), once per message.
+warnings.filterwarnings("default", category=RenamedParameterWarning)
+
+
 def _where(source: str | None) -> str:
     return f"{source}: " if source else ""
+
+
+def renames(cls: type) -> Mapping[str, str]:
+    """The old -> new parameter names of the config class ``cls`` (its ``RENAMED`` table)."""
+    return getattr(cls, "RENAMED", None) or {}
+
+
+def upgrade_keys(cls: type, values: Mapping[str, Any], source: str | None = None, warn: bool = True) -> dict[str, Any]:
+    """``values`` with every old name of ``renames(cls)`` under its new name, each announced by a
+    RenamedParameterWarning naming ``source``, the old and the new key (unless ``warn`` is False:
+    a config saved before the rename, normalized for a comparison). An old name given together
+    with its new name is a ParameterError naming both. Old names that fold into one new key are
+    merged by the class's ``merge_renamed(moved, values)`` (else each moves as it is)."""
+    table = renames(cls)
+    old = [k for k in values if k in table]
+    if not old:
+        return dict(values)
+    for k in old:
+        if table[k] in values:
+            raise ParameterError(
+                f"{_where(source)}{k!r} and {table[k]!r} are the same parameter ({k!r} is its old name): give only {table[k]!r}"
+            )
+    if warn:
+        hints = getattr(cls, "RENAMED_HINTS", {})
+        for k in old:
+            hint = f" ({hints[k]})" if k in hints else ""
+            warnings.warn(
+                f"{_where(source)}{k!r} is deprecated, use {table[k]!r}{hint} (old names are read until the next release)",
+                RenamedParameterWarning, stacklevel=3,
+            )
+    moved = {k: values[k] for k in old}
+    merge = getattr(cls, "merge_renamed", None)
+    out = {k: v for k, v in values.items() if k not in table}
+    out.update(merge(moved, values) if merge is not None else {table[k]: v for k, v in moved.items()})
+    return out
 
 
 def suggest(name: str, valid: typing.Iterable[str]) -> str:
@@ -124,6 +177,7 @@ def from_dict(cls: type[T], values: Mapping[str, Any], source: str | None = None
     class's ``validate()`` method, if any) bad values raise ParameterError."""
     if not isinstance(values, Mapping):
         raise ParameterError(f"{_where(source)}expected a mapping of parameters, got {type(values).__name__}")
+    values = upgrade_keys(cls, values, source)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     hints = typing.get_type_hints(cls)
     unknown = [k for k in values if k not in fields]
@@ -170,9 +224,11 @@ def from_yaml(
     cls: type[T], path: str | Path, overrides: Mapping[str, Any] | None = None, overrides_source: str = "command line"
 ) -> T:
     """Build ``cls`` from a YAML file (plus optional overrides); an error in a value of the file
-    names the file, an error in an override (unknown key, wrong type) names ``overrides_source``."""
-    values = load_yaml(path)
+    names the file, an error in an override (unknown key, wrong type) names ``overrides_source``.
+    Old parameter names are read in both (each renamed where it was given)."""
+    values = upgrade_keys(cls, load_yaml(path), str(path))
     if overrides:
+        overrides = upgrade_keys(cls, overrides, overrides_source)
         _check_keys_and_types(cls, overrides, overrides_source)
         values.update(overrides)
     return from_dict(cls, values, source=str(path))
@@ -192,7 +248,8 @@ def from_namespace(cls: type[T], namespace: Mapping[str, Any], source: str = "no
     """Build ``cls`` from a notebook's globals right after its parameters cell.
 
     Every public, non-module global at that point is either a default from the parameters cell
-    or a value papermill injected, so any name that is not a field is a typo and fails here.
+    or a value papermill injected, so any name that is not a field is a typo and fails here. An
+    old parameter name injected (``-p feature V``) replaces the cell's default of its new name.
     """
     values = {
         k: v
@@ -202,13 +259,23 @@ def from_namespace(cls: type[T], namespace: Mapping[str, Any], source: str = "no
         and not isinstance(v, types.ModuleType)
         and not callable(v)
     }
+    defaults = {f.name: _default(f) for f in dataclasses.fields(cls) if f.init}
+    for old, new in renames(cls).items():
+        if old in values and new in values and values[new] == defaults.get(new, dataclasses.MISSING):
+            del values[new]  # the parameters cell's default, beside the injected old name
     return from_dict(cls, values, source=source)
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
 
 
 def field_comments(cls: type) -> dict[str, str]:
     """name -> the comment written after the field in the class source (inherited fields too)."""
-    import inspect
-
     out: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
         if not dataclasses.is_dataclass(klass) or klass is object:
@@ -231,8 +298,8 @@ def parameters_help(cls: type) -> str:
     for f in dataclasses.fields(cls):
         if not f.init:
             continue
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else "(required)")  # fmt: skip
+        default = _default(f)
+        default = "(required)" if default is dataclasses.MISSING else default
         head = f"  --{f.name} {_type_name(hints[f.name])} (default: {default!r})"
         rows.append(head + (f"\n      {comments[f.name]}" if f.name in comments else ""))
     return "parameters (--key value; values are YAML scalars):\n" + "\n".join(rows)
@@ -270,9 +337,21 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
     return out
 
 
-class ConfigIO:
+class _ReadsOldNames(type):
+    """Keyword construction reads the class's old parameter names too (:func:`upgrade_keys`)."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if any(k in renames(cls) for k in kwargs):
+            kwargs = upgrade_keys(cls, kwargs, f"{cls.__name__}()")
+        return super().__call__(*args, **kwargs)
+
+
+class ConfigIO(metaclass=_ReadsOldNames):
     """Mixin for config dataclasses: plain-dict, YAML and copy-with-changes round trips, every
-    path going through :func:`from_dict` so errors name the key, the value and the source."""
+    path going through :func:`from_dict` so errors name the key, the value and the source.
+    ``RENAMED`` (old -> new) lists the class's old parameter names, read for one release."""
+
+    RENAMED: typing.ClassVar[Mapping[str, str]] = {}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only (tuples become lists): safe for YAML, JSON and weights-only checkpoints."""
@@ -292,4 +371,5 @@ class ConfigIO:
 
     def replace(self: T, **changes: Any) -> T:
         """A checked copy with ``changes``."""
-        return from_dict(type(self), {**self.to_dict(), **changes}, source=f"{type(self).__name__}.replace()")
+        source = f"{type(self).__name__}.replace()"
+        return from_dict(type(self), {**self.to_dict(), **upgrade_keys(type(self), changes, source)}, source=source)

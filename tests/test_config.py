@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 import pytest
 
-from seqclr.config import ParameterError, from_dict, from_namespace, from_yaml, parse_overrides, to_dict
+from seqclr.config import (
+    ConfigIO,
+    ParameterError,
+    RenamedParameterWarning,
+    from_dict,
+    from_namespace,
+    from_yaml,
+    parse_overrides,
+    to_dict,
+    upgrade_keys,
+)
 
 
 @dataclass
@@ -113,3 +124,60 @@ def test_override_errors_name_the_command_line_not_the_file(tmp_path):
     path.write_text("lr: fast\n")
     with pytest.raises(ParameterError, match=rf"^{path}: parameter 'lr' must be float"):
         from_yaml(Demo, path, {"batch_size": 4})
+
+
+# -- renamed parameters: read under their new name for one release ----------------------------
+
+
+@dataclass
+class Renamed(ConfigIO):
+    RENAMED = {"batch": "batch_size", "kind": "mapping"}
+
+    batch_size: int = 8
+    mapping: str = "frame"
+
+
+def test_old_name_is_read_with_a_warning_naming_the_source_and_both_keys(tmp_path):
+    path = tmp_path / "old.yaml"
+    path.write_text("batch: 4\nkind: window\n")
+    with pytest.warns(DeprecationWarning) as caught:
+        cfg = from_yaml(Renamed, path)
+    assert (cfg.batch_size, cfg.mapping) == (4, "window")
+    messages = [str(w.message) for w in caught]
+    assert f"{path}: 'batch' is deprecated, use 'batch_size' (old names are read until the next release)" in messages
+    assert f"{path}: 'kind' is deprecated, use 'mapping' (old names are read until the next release)" in messages
+    assert all(issubclass(w.category, RenamedParameterWarning) for w in caught)
+    with pytest.warns(RenamedParameterWarning) as caught:
+        assert from_yaml(Renamed, path, {"batch": 6}).batch_size == 6  # the override wins, as a new name would
+    assert "command line: 'batch' is deprecated, use 'batch_size' (old names are read until the next release)" in [
+        str(w.message) for w in caught
+    ]
+    with pytest.warns(RenamedParameterWarning, match=r"Renamed\(\): 'kind' is deprecated, use 'mapping'"):
+        assert Renamed(kind="window").mapping == "window"  # keyword construction
+    with pytest.warns(RenamedParameterWarning, match=r"Renamed.replace\(\): 'kind'"):
+        assert Renamed().replace(kind="window").mapping == "window"
+
+
+def test_old_and_new_name_together_is_an_error_naming_both(tmp_path):
+    path = tmp_path / "both.yaml"
+    path.write_text("batch: 4\nbatch_size: 4\n")
+    with pytest.raises(ParameterError, match=rf"^{path}: 'batch' and 'batch_size' are the same parameter.*give only 'batch_size'"):
+        from_yaml(Renamed, path)
+    with pytest.raises(ParameterError, match=r"'kind' and 'mapping' are the same parameter"):
+        Renamed(kind="window", mapping="frame")
+
+
+def test_renamed_keys_keep_the_unknown_key_error_and_normalize_quietly():
+    with pytest.raises(ParameterError, match=r"unknown parameter 'bach'.*valid parameters: batch_size, mapping$"):
+        from_dict(Renamed, {"bach": 4})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert upgrade_keys(Renamed, {"kind": "window", "x": 1}, warn=False) == {"mapping": "window", "x": 1}
+
+
+def test_injected_old_name_replaces_the_cells_default_of_the_new_name():
+    with pytest.warns(RenamedParameterWarning, match=r"notebook parameters: 'kind' is deprecated, use 'mapping'"):
+        cfg = from_namespace(Renamed, {"batch_size": 8, "mapping": "frame", "kind": "window"})
+    assert cfg.mapping == "window"
+    with pytest.raises(ParameterError, match=r"'kind' and 'mapping' are the same parameter"):
+        from_namespace(Renamed, {"mapping": "all", "kind": "window"})  # a changed new name and the old one
