@@ -36,11 +36,9 @@ from typing import Optional, Union
 
 # data (synthetic-handwriting | synthetic-print | lmdb | iam | cvl | rimes | tsv | parquet | packed)
 data: str = "synthetic-handwriting"
-data_split: str = "train"
-data_size: Optional[int] = 1024  # number of images (None: the whole source)
+train_source: dict = {}  # reader arguments, its file / folder too: {root: data/iam, split_file: ...}; packed: {path: FOLDER}
+train_size: Optional[int] = 1024  # number of images (None: the whole source)
 data_seed: int = 0
-data_root: Optional[str] = None  # folder / file of real datasets, or a pack (python -m seqclr.data.packed)
-data_options: dict = {}  # more keyword arguments of the reader
 cache_data: bool = True  # decode all images once into memory (uint8)
 charset: str = "english95"
 height: int = 32

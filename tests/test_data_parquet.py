@@ -194,7 +194,7 @@ def test_unlabeled_images(tmp_path, images):
 
 
 def test_pretrain_on_parquet(tmp_path, images):
-    """The README's command; and unlabeled files (data_options: {text_column: null}) as its data."""
+    """The README's command; and unlabeled files (train_source: {text_column: null}) as its data."""
     from seqclr.train.config import PretrainConfig
     from seqclr.train.data import build_dataset
     from seqclr.train.pretrain import main as pretrain_cli
@@ -202,16 +202,16 @@ def test_pretrain_on_parquet(tmp_path, images):
     write(tmp_path / "train-00000.parquet", images[:10], LABELS[:10])
     write(tmp_path / "train-00001.parquet", images[10:], None, text_column=None)
     out = tmp_path / "run"
-    args = ["--data", "parquet", "--data_root", str(tmp_path / "train-00000.parquet"), "--width", "32",
+    args = ["--data", "parquet", "--train_source", f"{{path: {tmp_path / 'train-00000.parquet'}}}", "--width", "32",
             "--batch_size", "8", "--iterations", "2", "--checkpoint_every", "2", "--log_every", "1",
             "--progress", "false", "--device", "cpu", "--output_dir", str(out)]  # fmt: skip
     assert pretrain_cli(args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["config"]["data"] == "parquet"
     assert (out / "encoder.pt").is_file()
-    cfg = PretrainConfig.from_dict({"data": "parquet", "data_root": str(tmp_path / "train-*.parquet"),
-                                    "data_options": {"text_column": None}, "data_size": 12})  # fmt: skip
-    ds = build_dataset(cfg)  # both files, unlabeled, the first data_size images
+    cfg = PretrainConfig.from_dict({"data": "parquet", "train_source": {"path": str(tmp_path / "train-*.parquet"),
+                                    "text_column": None}, "train_size": 12})  # fmt: skip
+    ds = build_dataset(cfg)  # both files, unlabeled, the first train_size images
     assert len(ds) == 12 and torch.equal(ds[11]["image"][0], torch.from_numpy(images[11]).float() / 255)
 
 

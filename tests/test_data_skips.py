@@ -66,7 +66,7 @@ def test_lazy_batches_drop_the_bad_image_and_name_it(tsv):
 
 
 def test_cache_pack_and_memory_words_leave_it_out(tsv, tmp_path):
-    cfg = PretrainConfig(data="tsv", data_root=str(tsv), data_options={"on_error": "skip"}, data_size=None,
+    cfg = PretrainConfig(data="tsv", train_source={"path": str(tsv), "on_error": "skip"}, train_size=None,
                          batch_size=2, device="cpu", progress=False)  # fmt: skip
     batches = build_batches(cfg)  # cache_data: rendered once, the bad image left out
     assert len(batches.cache) == 5 and batches.sampler.n == 5 and _distinct(batches.cache)

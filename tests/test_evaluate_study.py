@@ -41,8 +41,8 @@ def test_study_run_list(tmp_path: Path):
         assert pre.output_dir == str(tmp_path / "pretrain" / name)
         assert by_name[f"decoder_eval/{name}-ctc-s0"][1].checkpoint == str(tmp_path / "pretrain" / name / "encoder.pt")
     pre = pretrain_config("seqclr-frame", tmp_path, SCALES["smoke"])
-    assert pre.data_split == "train" and pre.data_size == runs[0][2].train_size and pre.method == "seqclr-frame"
-    assert pre.data_options == {"benchmark": "hw-v2"} and pre.resume is True
+    assert pre.train_size == runs[0][2].train_size and pre.method == "seqclr-frame"
+    assert pre.train_source == runs[0][2].train_source == {"benchmark": "hw-v2"} and pre.resume is True
 
 
 def test_quick_is_a_subset_of_the_full_study(tmp_path: Path):

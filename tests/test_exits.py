@@ -60,7 +60,7 @@ def test_pretrain_cli_errors(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == "error: command line: parameter 'lr' must be float, got 'fast' (str)"
     blocker = tmp_path / "file"
     blocker.write_text("")
-    tiny = ["--data_size", "8", "--width", "32", "--batch_size", "4", "--iterations", "1", "--progress", "false"]
+    tiny = ["--train_size", "8", "--width", "32", "--batch_size", "4", "--iterations", "1", "--progress", "false"]
     assert main([*tiny, "--output_dir", str(blocker / "run")]) == EXIT_ERROR  # a file where a folder must go
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(blocker) in err[0]

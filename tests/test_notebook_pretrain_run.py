@@ -22,7 +22,7 @@ def test_pretrain_notebook_ci_run(tmp_path):
     assert not error_outputs(nb)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["steps"] == 6 and metrics["status"] == "completed"
-    assert metrics["config"]["data_size"] == 48 and metrics["config"]["output_dir"] == str(out)
+    assert metrics["config"]["train_size"] == 48 and metrics["config"]["output_dir"] == str(out)
     for name in ("encoder.pt", "loss.png", "loss.csv", "config.yaml", "last.pt"):
         assert (out / name).stat().st_size > 0, name
     pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]

@@ -70,8 +70,8 @@ def _pack_where_it_points(values: dict, tmp_path: Path, monkeypatch) -> None:
     from seqclr.data.packed import pack_dataset
     from seqclr.data.synthetic import SyntheticWords
 
-    root = Path(values["data_root"])
-    assert not root.is_absolute(), f"data_root {root}: use a path relative to the repository"
+    root = Path(values["train_source"]["path"])
+    assert not root.is_absolute(), f"train_source path {root}: use a path relative to the repository"
     monkeypatch.chdir(tmp_path)
     pack_dataset(SyntheticWords(size=values.get("batch_size", 32)), root, values.get("height", 32), values.get("width", 100))
 

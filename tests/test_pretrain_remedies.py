@@ -69,7 +69,7 @@ def test_config_checks_the_shift_and_pretraining_runs_with_it(tmp_path):
         PretrainConfig(iterations=1, method="seqclr-frame", view_shift=3)
     from seqclr.train.loop import pretrain
 
-    cfg = PretrainConfig(iterations=2, data_size=8, batch_size=4, encoder="tiny", view_shift=4, device="cpu",
+    cfg = PretrainConfig(iterations=2, train_size=8, batch_size=4, encoder="tiny", view_shift=4, device="cpu",
                          output_dir=str(tmp_path / "run"), progress=False)
     assert pretrain(cfg)["steps"] == 2
 

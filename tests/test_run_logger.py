@@ -20,7 +20,7 @@ from seqclr.train.run_folder import config_diff
 from seqclr.train.run_logger import LOGGERS, TENSORBOARD_DIR, RunLogger, require_logger
 
 # the tiny pretraining run of tests/test_train_loop.py: 16 images of 32x32, batch 8
-TINY = dict(data_size=16, width=32, batch_size=8, iterations=5, checkpoint_every=3, log_every=2, progress=False, seed=3,
+TINY = dict(train_size=16, width=32, batch_size=8, iterations=5, checkpoint_every=3, log_every=2, progress=False, seed=3,
             device="cpu")  # fmt: skip
 # the small recognizer runs of tests/test_evaluate_protocols.py, with validation
 SMALL = dict(

@@ -203,7 +203,7 @@ def test_simclr_run_pretrains_and_records_simclr_augmentations(tmp_path, view_sp
     from seqclr.train.loop import pretrain
 
     cfg = PretrainConfig(
-        method="simclr", data_size=8, width=32, batch_size=4, iterations=1, output_dir=str(tmp_path),
+        method="simclr", train_size=8, width=32, batch_size=4, iterations=1, output_dir=str(tmp_path),
         progress=False, device="cpu", checkpoint_every=1, log_every=1,
     )  # fmt: skip
     pretrain(cfg)
@@ -289,7 +289,7 @@ def test_a_bad_spec_file_fails_at_construction_naming_key_and_file(tmp_path):
 
 def _tiny_run(tmp_path, **changes) -> PretrainConfig:
     values = dict(
-        data_size=8, width=32, batch_size=4, iterations=2, output_dir=str(tmp_path / "run"), progress=False,
+        train_size=8, width=32, batch_size=4, iterations=2, output_dir=str(tmp_path / "run"), progress=False,
         device="cpu", checkpoint_every=1, log_every=1,
     )  # fmt: skip
     return PretrainConfig(**{**values, **changes})

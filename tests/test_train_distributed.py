@@ -53,7 +53,7 @@ def test_sampler_is_deterministic_and_splits_global_batches():
 
 def test_two_process_gloo_run_writes_rank0_metrics(tmp_path):
     cfg = PretrainConfig(
-        data_size=16, width=32, batch_size=8, iterations=2, checkpoint_every=2, log_every=1,
+        train_size=16, width=32, batch_size=8, iterations=2, checkpoint_every=2, log_every=1,
         output_dir=str(tmp_path), progress=False, device="cpu", loss_chunk_size=16,
     )
     metrics = launch_local(cfg, nprocs=2)
@@ -86,7 +86,7 @@ def _equivalence_config(out) -> PretrainConfig:
     step sizes at which float32 rounding grows chaotically from step to step (at lr 0.1, one
     process on 1 vs 2 threads already differs by 1e-3 in the loss at step 5)."""
     return PretrainConfig(
-        data_size=16, width=32, batch_size=8, iterations=_STEPS, checkpoint_every=_STEPS, log_every=1,
+        train_size=16, width=32, batch_size=8, iterations=_STEPS, checkpoint_every=_STEPS, log_every=1,
         output_dir=str(out), progress=False, seed=3, device="cpu",
         optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=1e-4, grad_clip=None,
     )

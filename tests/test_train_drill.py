@@ -37,5 +37,5 @@ def test_compare_runs_sees_one_flipped_bit_and_one_changed_byte(tmp_path):
 
 def test_drill_config_resumes_and_crosses_epochs(tmp_path):
     cfg = drill_config(tmp_path, iterations=120)
-    assert cfg.resume is True and cfg.data_size // cfg.batch_size < cfg.checkpoint_every < cfg.iterations
+    assert cfg.resume is True and cfg.train_size // cfg.batch_size < cfg.checkpoint_every < cfg.iterations
     assert json.loads(json.dumps(cfg.to_dict()))["device"] == "cpu"

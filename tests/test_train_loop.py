@@ -10,12 +10,13 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 import torch
 
-from seqclr.train.checkpoint import load_checkpoint
+from seqclr.train.checkpoint import load_checkpoint, save_checkpoint
 from seqclr.train.config import PretrainConfig
 from seqclr.train.loop import NonFiniteLossError, pretrain, read_loss_csv
 from seqclr.train.run_folder import RunFolderError
@@ -27,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 def tiny(out: Path, **kw) -> PretrainConfig:
     """16 images of 32x32, batch 8 (2 steps per epoch): runs cross epoch boundaries quickly."""
     base = dict(
-        data_size=16, width=32, batch_size=8, iterations=5, checkpoint_every=3, log_every=2,
+        train_size=16, width=32, batch_size=8, iterations=5, checkpoint_every=3, log_every=2,
         output_dir=str(out), progress=False, seed=3, device="cpu",
     )
     return PretrainConfig(**{**base, **kw})
@@ -164,7 +165,7 @@ def test_resume_with_another_config_is_refused_before_any_compute(tmp_path):
     for changes, pattern in [
         (dict(lr=0.5, iterations=6), r"iterations: 3 -> 6; lr: 10\.0 -> 0\.5"),
         (dict(encoder="small"), r"encoder: 'tiny' -> 'small'"),
-        (dict(batch_size=4, method="simclr"), r"method: 'seqclr-window' -> 'simclr'.*batch_size: 8 -> 4"),
+        (dict(batch_size=4, method="simclr"), r"batch_size: 8 -> 4.*method: 'seqclr-window' -> 'simclr'"),
     ]:
         with pytest.raises(RunFolderError, match=rf"resume: .*last\.pt was trained with another config \({pattern}") as err:
             pretrain(cfg.replace(resume=True, **changes))
@@ -172,6 +173,25 @@ def test_resume_with_another_config_is_refused_before_any_compute(tmp_path):
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before  # nothing touched
     again = pretrain(cfg.replace(resume=True, log_every=1, progress=False))  # bookkeeping may change
     assert again["steps_this_run"] == 0 and again["config"]["log_every"] == 1
+
+
+def test_resume_reads_a_checkpoint_written_before_the_renames(tmp_path):
+    """A checkpoint whose config still has the old data fields (data_size, data_root, data_options,
+    data_split) resumes: the saved config is read through PretrainConfig.RENAMED, quietly."""
+    cfg = tiny(tmp_path, iterations=3, checkpoint_every=3)
+    pretrain(cfg)
+    state = load_checkpoint(tmp_path / "last.pt")
+    saved = {k: v for k, v in state["config"].items() if k not in ("train_size", "train_source")}
+    old = {**saved, "data_split": "train", "data_size": 16, "data_root": None, "data_options": {}}
+    save_checkpoint({**state, "config": old}, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        again = pretrain(cfg.replace(resume=True))
+    assert again["steps_this_run"] == 0 and again["status"] == "completed"
+    save_checkpoint({**state, "config": {**old, "data_size": 32, "data_options": {"benchmark": "hw-v2"}}}, tmp_path)
+    pattern = r"train_source: \{'benchmark': 'hw-v2'\} -> \{\}; train_size: 32 -> 16"
+    with pytest.raises(RunFolderError, match=rf"another config \({pattern}"):
+        pretrain(cfg.replace(resume=True))
 
 
 def test_a_new_run_never_clobbers_a_run(tmp_path):

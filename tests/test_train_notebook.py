@@ -24,7 +24,7 @@ def test_notebook_params_split_and_check():
 
 
 def test_preview_png_shows_pairs():
-    cfg = PretrainConfig(data_size=16, width=64, batch_size=8)
+    cfg = PretrainConfig(train_size=16, width=64, batch_size=8)
     png = Image.open(io.BytesIO(preview_png(cfg, n=3)))
     assert png.format == "PNG" and png.height > png.width / 4
     a = preview_png(cfg, n=2, seed=1)

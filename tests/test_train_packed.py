@@ -29,8 +29,8 @@ def pack(tmp_path_factory) -> Path:
     return root
 
 
-def config(data_root, **kw) -> PretrainConfig:
-    base = dict(data="packed", data_root=None if data_root is None else str(data_root), data_size=N, batch_size=B,
+def config(path, **kw) -> PretrainConfig:
+    base = dict(data="packed", train_source={} if path is None else {"path": str(path)}, train_size=N, batch_size=B,
                 seed=5, device="cpu", progress=False)  # fmt: skip
     return PretrainConfig(**{**base, **kw})
 
@@ -41,7 +41,7 @@ def _equal(xs: list[torch.Tensor], ys: list[torch.Tensor]) -> bool:
 
 def test_packed_batches_equal_the_source_cache(pack):
     packed = build_batches(config(pack))
-    cached = build_batches(config(pack).replace(data="synthetic-handwriting", data_root=None))  # renders, cache_data
+    cached = build_batches(config(pack).replace(data="synthetic-handwriting", train_source={}))  # renders, cache_data
     assert isinstance(packed, PackedSource) and isinstance(cached, BatchSource) and cached.cache is not None
     assert len(packed) == len(cached) == N // B
     firsts = []
@@ -89,8 +89,8 @@ def test_two_ranks_split_every_global_batch(pack):
 
 
 def test_pretraining_on_a_pack_trains_like_the_source(pack, tmp_path):
-    # data_size keeps the pack's first 32 images, as it does for the other sources
-    cfg = config(pack, data_size=32, batch_size=8, iterations=3, checkpoint_every=2, log_every=1,
+    # train_size keeps the pack's first 32 images, as it does for the other sources
+    cfg = config(pack, train_size=32, batch_size=8, iterations=3, checkpoint_every=2, log_every=1,
                  output_dir=str(tmp_path / "packed"))  # fmt: skip
     metrics = pretrain(cfg)
     out = Path(cfg.output_dir)
@@ -98,7 +98,7 @@ def test_pretraining_on_a_pack_trains_like_the_source(pack, tmp_path):
     losses = read_loss_csv(out / "loss.csv")["loss"]
     assert len(losses) == 3 and all(math.isfinite(v) for v in losses)
     assert load_checkpoint(out / "last.pt")["step"] == 3 and (out / "encoder.pt").stat().st_size > 0
-    source = cfg.replace(data="synthetic-handwriting", data_root=None, output_dir=str(tmp_path / "rendered"))
+    source = cfg.replace(data="synthetic-handwriting", train_source={}, output_dir=str(tmp_path / "rendered"))
     pretrain(source)
     assert read_loss_csv(tmp_path / "rendered" / "loss.csv")["loss"] == losses
 
@@ -108,27 +108,27 @@ def test_bad_packs_are_rejected_naming_folder_and_key(pack, tmp_path):
         return re.escape(repr(str(path)))
 
     missing = tmp_path / "nowhere"
-    with pytest.raises(ValueError, match=rf"data_root {folder(missing)} .*not found.*python -m seqclr\.data\.packed"):
+    with pytest.raises(ValueError, match=rf"train_source path {folder(missing)} .*not found.*python -m seqclr\.data\.packed"):
         config(missing)
-    with pytest.raises(ValueError, match=r"data 'packed' needs data_root"):
+    with pytest.raises(ValueError, match=r"data 'packed' needs train_source: \{path: "):
         config(None)
-    with pytest.raises(ValueError, match=rf"data_root {folder(pack)}: the pack's images have width 100 .*width is 64"):
+    with pytest.raises(ValueError, match=rf"train_source path {folder(pack)}: the pack's images have width 100 .*width is 64"):
         config(pack, width=64)
-    with pytest.raises(ValueError, match=rf"data_root {folder(pack)}: the pack's charset 'english95'.*'case_insensitive36'"):
+    with pytest.raises(ValueError, match=rf"train_source path {folder(pack)}: the pack's charset 'english95'.*'case_insensitive36'"):
         config(pack, charset="case_insensitive36")  # english95 keeps "A", "!" ... that it drops
     config(pack, charset="french")  # a superset drops nothing the pack holds
-    with pytest.raises(ValueError, match=rf"data_root {folder(pack)}: 8 images .*batch_size 16"):
-        config(pack, data_size=8)
-    with pytest.raises(ValueError, match=r"data_options must be empty"):
-        config(pack, data_options={"split": "test"})
+    with pytest.raises(ValueError, match=rf"train_source path {folder(pack)}: 8 images .*batch_size 16"):
+        config(pack, train_size=8)
+    with pytest.raises(ValueError, match=r"train_source must hold only 'path' for data 'packed'"):
+        config(pack, train_source={"path": str(pack), "split": "test"})
 
     broken = tmp_path / "broken"
     shutil.copytree(pack, broken)
     (broken / "labels.json").unlink()
-    with pytest.raises(ValueError, match=rf"data_root {folder(broken)} is not a complete packed dataset: .*labels\.json missing"):
+    with pytest.raises(ValueError, match=rf"train_source path {folder(broken)} is not a complete packed dataset: .*labels\.json missing"):
         config(broken)
 
     params = tmp_path / "run.yaml"
-    params.write_text(f"data: packed\ndata_root: {missing}\n")
-    with pytest.raises(ParameterError, match=rf"run\.yaml: data_root {folder(missing)}"):
+    params.write_text(f"data: packed\ntrain_source: {{path: {missing}}}\n")
+    with pytest.raises(ParameterError, match=rf"run\.yaml: train_source path {folder(missing)}"):
         PretrainConfig.from_yaml(params)

@@ -83,7 +83,7 @@ FIELDS: dict[type, dict[str, tuple]] = {
 AUGMENTATION = {PretrainConfig: AUGMENTATION_PRESETS, DecoderEvalConfig: (*AUGMENTATION_PRESETS, NO_AUGMENTATION),
                 FinetuneConfig: (*AUGMENTATION_PRESETS, NO_AUGMENTATION)}
 # values that validate only together with other fields
-NEEDS = {("data", "packed"): {"data_root": "somewhere"}, ("mapping", "simclr"): {"head": "mlp"}}
+NEEDS = {("data", "packed"): {"train_source": {"path": "somewhere"}}, ("mapping", "simclr"): {"head": "mlp"}}
 
 
 def _fields_of(cls: type) -> dict[str, tuple]:

@@ -80,7 +80,7 @@ class WordDataset(torch.utils.data.Dataset):
         return [self.charset.normalize(labels[i]) for i in self.indices]
 
     def head(self, n: int) -> "WordDataset":
-        """The first ``n`` items (what ``data_size`` keeps), as a WordDataset over the same source."""
+        """The first ``n`` items (what ``train_size`` keeps), as a WordDataset over the same source."""
         view = copy.copy(self)
         view.indices, view.skipped_files = self.indices[: max(0, int(n))], {}
         return view
@@ -158,6 +158,12 @@ SOURCES: dict[str, Callable] = {
     "tsv": TsvWords,
     "parquet": ParquetWords,
 }
+
+
+def path_argument(name: str) -> str:
+    """The argument of the real source ``name`` that takes its file or folder (its first: ``root``
+    for iam / cvl, ``path`` for lmdb / tsv / parquet, ``gt_file`` for rimes)."""
+    return next(iter(inspect.signature(SOURCES[name]).parameters))
 
 
 def build_source(name: str, **kwargs):

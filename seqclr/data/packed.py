@@ -19,7 +19,7 @@ the device.
     python -m seqclr.data.packed parquet outputs/packed/words --root 'data/words/train-*.parquet' \
         --option text_column=label
 
-Pretraining reads a pack with ``data: packed`` and ``data_root: <folder>`` (seqclr.train.data).
+Pretraining reads a pack with ``data: packed`` and ``train_source: {path: <folder>}`` (seqclr.train.data).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def pack_dataset(
     (then its charset, size and keep_ratio are used and the other arguments are ignored).
     charset: None = "english95"; labels it does not cover are dropped (counted in the manifest).
     size: pack only the first ``size`` items, in the source's order after the charset filter
-    (what pretraining's ``data_size`` keeps); None = all.
+    (what pretraining's ``train_size`` keeps); None = all.
     chunk: images preprocessed and written per slice; num_workers: DataLoader workers rendering /
     decoding them. The images are bit-identical to ``WordDataset(source, ...)[i]["image"] * 255``.
     An item the source skips (``on_error: skip``) is left out, not replaced: the pack then holds
@@ -264,7 +264,7 @@ class PackedWords:
             raise DataError(self.path / IMAGES, "corrupt: crc32 of the images differs from the manifest")
 
     def head(self, n: int) -> "PackedWords":
-        """The first ``n`` images (a view of the same memmap, no copy): what ``data_size`` keeps
+        """The first ``n`` images (a view of the same memmap, no copy): what ``train_size`` keeps
         of the other sources. Returns self when the pack has no more than ``n`` images."""
         if n < 1:
             raise ValueError(f"{self.path}: head({n}) needs n >= 1")
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--root", help="dataset file / folder (first argument of the reader)")
     p.add_argument("--size", type=_positive_int, metavar="N",
                    help="pack the first N items of the source, in reader order after the charset filter (as "
-                        "pretraining's data_size keeps them); synthetic sources render N. Default: all "
+                        "pretraining's train_size keeps them); synthetic sources render N. Default: all "
                         "(synthetic: 1000)")  # fmt: skip
     p.add_argument("--split", default="train", help="synthetic: font split")
     p.add_argument("--seed", type=int, default=0)

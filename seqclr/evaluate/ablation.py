@@ -47,7 +47,7 @@ def variant_config(name: str, out: Path, scale: dict):
     fields = dict(VARIANTS[name])
     iterations = scale["iterations"] * fields.pop("iterations_factor", 1)
     return PretrainConfig(
-        data="synthetic-handwriting", data_size=scale["train_size"], data_options={"benchmark": "hw-v2"},
+        data="synthetic-handwriting", train_size=scale["train_size"], train_source={"benchmark": "hw-v2"},
         encoder=scale["encoder"], method="seqclr-window", batch_size=scale["batch_size"], iterations=iterations,
         checkpoint_every=max(1, iterations // scale["probe_points"]), log_every=max(1, iterations // 10),
         output_dir=str(out / name), progress=False, resume=True, device="cpu", **fields,

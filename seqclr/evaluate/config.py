@@ -32,14 +32,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from seqclr.augment.spec import AUGMENTATION_PRESETS, NO_AUGMENTATION
-from seqclr.config import ConfigIO
+from seqclr.augment.spec import AUGMENTATION_PRESETS, NO_AUGMENTATION, check_augmentation, spec_record
+from seqclr.config import ConfigIO, upgrade_keys
 from seqclr.data.fonts import SPLITS
 from seqclr.data.source_names import SOURCE_NAMES
-from seqclr.devices import DEVICES
+from seqclr.models.encoder import ENCODER_PRESETS
 from seqclr.models.prediction import DECODERS, FEATURES
-from seqclr.train.optimization import LR_SCHEDULES, OPTIMIZERS, check_optimization
-from seqclr.train.run_logger import LOGGERS
+from seqclr.train.config_fields import DataFields, HardwareFields, OptimizationFields, RunFields, one_of
+from seqclr.train.optimization import LR_SCHEDULES
 
 # The closed sets of names are defined by the modules that own them.
 DATA_SOURCES = SOURCE_NAMES
@@ -96,21 +96,18 @@ C = TypeVar("C", bound="RecognizerTrainConfig")
 
 
 @dataclass
-class RecognizerTrainConfig(ConfigIO):
-    """Fields shared by the protocols: data, model, the decoder-training recipe, bookkeeping."""
+class RecognizerTrainConfig(RunFields, HardwareFields, OptimizationFields, DataFields, ConfigIO):
+    """Fields shared by the protocols: data, model, the decoder-training recipe, bookkeeping. The
+    data, optimization, hardware and run fields shared with pretraining are in
+    seqclr.train.config_fields."""
 
-    # data
+    # data: build_source(data, **<split>_source) per split (synthetic: + the split, <split>_size, data_seed, charset)
     data: Literal[DATA_SOURCES] = "synthetic-handwriting"  # seqclr.data.source_names
-    data_seed: int = 0
-    train_source: dict = field(default_factory=dict)  # extra build_source kwargs per split
     val_source: dict = field(default_factory=dict)
     test_source: dict = field(default_factory=dict)
     train_size: int | None = 256  # synthetic: images rendered; real data: first n (None = all)
     val_size: int | None = 64
     test_size: int | None = 64
-    charset: str = "english95"
-    height: int = 32
-    width: int = 100
     case_sensitive: bool = True  # metrics (scene text is usually scored case-insensitively)
     # labels: the training subset is labeled_subset(len(train), label_fraction, subset_seed)
     label_fraction: float = 1.0
@@ -127,15 +124,8 @@ class RecognizerTrainConfig(ConfigIO):
     augmentation: Literal[AUGMENTATIONS] | str = "light"  # or a spec file (.yaml / .yml)
     batch_size: int = 16
     iterations: int = 100
-    optimizer: Literal[OPTIMIZERS] = "adadelta"
     lr: float = 1.0
-    rho: float = 0.95
-    eps: float = 1e-8
-    momentum: float = 0.9  # sgd only
     weight_decay: float = 0.0
-    grad_clip: float | None = 5.0
-    lr_milestones: tuple[float, ...] = (0.6, 0.8)  # multistep: lr * lr_gamma after each fraction
-    lr_gamma: float = 0.1  # multistep: the factor at each milestone; cosine: the final factor
     lr_schedule: Literal[LR_SCHEDULES] = "multistep"  # see seqclr.train.schedule
     warmup_iterations: int = 0  # linear warm-up from lr / warmup_iterations
     decay_start: float = 0.0  # cosine: the fraction of the iterations trained at the full lr
@@ -143,17 +133,11 @@ class RecognizerTrainConfig(ConfigIO):
     eval_batch_size: int = 64
     # bookkeeping
     method: str = ""  # a name for tables ("seqclr-window", "simclr", "supervised", ...)
-    device: Literal[DEVICES] = "auto"
-    num_workers: int = 0
-    seed: int = 0
     log_every: int = 25
     output_dir: str = "outputs/evaluate/default"
-    progress: bool = True  # tqdm bars (training, test) with ETA; never when the run is quiet (log=None)
-    logger: str = "csv"  # csv: train_log.csv | tensorboard: + event files | none (seqclr.train.run_logger)
 
     def __post_init__(self) -> None:
-        if isinstance(self.lr_milestones, list):
-            self.lr_milestones = tuple(self.lr_milestones)
+        super().__post_init__()
         self.validate()
 
     @property
@@ -163,8 +147,6 @@ class RecognizerTrainConfig(ConfigIO):
     def _check_augmentation(self, where: str) -> None:
         """Load the preset or spec file ``augmentation`` names (the spec training uses from now
         on); a ValueError naming the key and the file otherwise."""
-        from seqclr.augment.spec import check_augmentation
-
         if not isinstance(self.augmentation, str):
             raise ValueError(f"{where}: augmentation must be a preset name or a spec file, got {self.augmentation!r}")
         try:
@@ -185,8 +167,6 @@ class RecognizerTrainConfig(ConfigIO):
     def augmentation_record(self) -> dict[str, Any]:
         """``augmentation_spec`` (its dict) and ``augmentation_sha256`` (None for "none"): what
         metrics.json records beside the config (which names a spec file only by its path)."""
-        from seqclr.augment.spec import spec_record
-
         return spec_record(self.augmentation_spec)
 
     def validate(self) -> "RecognizerTrainConfig":
@@ -196,60 +176,44 @@ class RecognizerTrainConfig(ConfigIO):
         def bad(name: str, rule: str) -> ValueError:
             return ValueError(f"{name_}: {name} must be {rule}, got {getattr(self, name)!r}")
 
-        def one_of(name: str, choices: tuple) -> None:
-            if getattr(self, name) not in choices:
-                raise bad(name, "one of " + ", ".join(repr(c) for c in choices))
-
-        one_of("data", DATA_SOURCES)
+        self.check_data_fields(bad, DATA_SOURCES)
         self._check_data(bad)
-        from seqclr.data.charset import CHARSET_NAMES
-
-        one_of("charset", tuple(CHARSET_NAMES))
-        if self.height != 32:
-            raise bad("height", "32 (the encoders are built for 32-pixel-high images)")
-        if self.width < 8:
-            raise bad("width", ">= 8")
         if not 0 < self.label_fraction <= 1:
             raise bad("label_fraction", "in (0, 1]")
         if self.subset_seed < 0:
             raise bad("subset_seed", ">= 0")
         if not self.random_init and not self.checkpoint.strip():
             raise bad("checkpoint", "an encoder file, '' or 'random'")
-        from seqclr.models.encoder import ENCODER_PRESETS
-
-        one_of("encoder", tuple(ENCODER_PRESETS))
-        one_of("decoder", DECODERS)
-        one_of("feature", FEATURES)
+        one_of(self, bad, "encoder", tuple(ENCODER_PRESETS))
+        one_of(self, bad, "decoder", DECODERS)
+        one_of(self, bad, "feature", FEATURES)
         if self.attention_hidden < 1:
             raise bad("attention_hidden", ">= 1")
         if self.max_len < 1:
             raise bad("max_len", ">= 1")
         self._check_augmentation(name_)
-        if self.batch_size < 1:
-            raise bad("batch_size", ">= 1")
-        check_optimization(self, bad)
+        self.check_optimization(bad)
+        self._check_schedule(bad)
         if self.val_every < 0:
             raise bad("val_every", ">= 0 (0 = no validation)")
         if self.eval_batch_size < 1:
             raise bad("eval_batch_size", ">= 1")
-        one_of("device", DEVICES)
-        if self.num_workers < 0:
-            raise bad("num_workers", ">= 0")
-        if self.seed < 0:
-            raise bad("seed", ">= 0")
-        if self.log_every < 1:
-            raise bad("log_every", ">= 1")
-        if not self.output_dir:
-            raise bad("output_dir", "a non-empty path")
-        one_of("logger", LOGGERS)  # the tensorboard package is checked when the run starts
+        self.check_hardware(bad)
+        self.check_run(bad)
         return self
 
+    def _check_schedule(self, bad) -> None:
+        """The recognizers' schedule beyond the shared multistep one: cosine, warm-up."""
+        one_of(self, bad, "lr_schedule", LR_SCHEDULES)
+        if not 0 <= self.warmup_iterations < self.iterations:
+            raise bad("warmup_iterations", f">= 0 and below iterations ({self.iterations})")
+        if not 0 <= self.decay_start < 1:
+            raise bad("decay_start", "a fraction of the iterations in [0, 1)")
+
     def _check_data(self, bad) -> None:
-        """The data fields: seeds, sizes, each split's source (a union of ``paths`` allowed) and a
-        validation source built from training data only."""
+        """The validation and test splits' sizes, each split's source (a union of ``paths``
+        allowed) and a validation source built from training data only."""
         name_ = type(self).__name__
-        if self.data_seed < 0:
-            raise bad("data_seed", ">= 0")
         for split in SPLITS:
             size = getattr(self, f"{split}_size")
             if size is not None and size < 1:
@@ -338,6 +302,7 @@ def paper_recognizer_recipe(protocol: str = "decoder_eval", **overrides: Any) ->
     classes = {"decoder_eval": DecoderEvalConfig, "finetune": FinetuneConfig, "supervised": FinetuneConfig}
     if protocol not in classes:
         raise ValueError(f"paper_recognizer_recipe: protocol must be one of {sorted(classes)}, got {protocol!r}")
+    overrides = upgrade_keys(classes[protocol], overrides, f"paper_recognizer_recipe({protocol!r})")
     base = dict(_PAPER)
     data = overrides.get("data", RecognizerTrainConfig.data)
     if str(data).startswith("synthetic-"):

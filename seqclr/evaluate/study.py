@@ -154,8 +154,8 @@ def pretrain_config(method: str, out: Path, scale: dict, device: str = "cpu"):
     pretrains its table-1 method with the remedy's fields."""
     base, fields = REMEDIES.get(method, (method, {}))
     return PretrainConfig(
-        data="synthetic-handwriting", data_split="train", data_size=scale["train_size"],
-        data_options={"benchmark": scale["benchmark"]}, encoder=scale["encoder"], method=base, **fields,
+        data="synthetic-handwriting", train_size=scale["train_size"],
+        train_source={"benchmark": scale["benchmark"]}, encoder=scale["encoder"], method=base, **fields,
         batch_size=scale["pre_batch"], iterations=scale["pre_iterations"], device=device,
         output_dir=str(out / "pretrain" / method), checkpoint_every=max(1, scale["pre_iterations"] // 10),
         num_workers=scale.get("pre_workers", 0),

@@ -24,19 +24,23 @@ and checkpoints compare on resume (:meth:`augmentation_record`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Mapping
 
-from seqclr.augment.spec import AUGMENTATION_PRESETS
-from seqclr.config import ConfigIO
-from seqclr.contrastive.model import METHOD_PRESETS, METHODS, MODEL_MAPPINGS
+from seqclr.augment.spec import AUGMENTATION_PRESETS, check_augmentation, spec_record
+from seqclr.config import ConfigIO, from_dict, to_dict, upgrade_keys
+from seqclr.contrastive.model import METHOD_AUGMENTATION, METHOD_PRESETS, METHODS, MODEL_MAPPINGS
 from seqclr.contrastive.projection_heads import HEADS
-from seqclr.data.charset import CHARSET_NAMES
-from seqclr.data.source_names import SOURCE_NAMES
-from seqclr.devices import DEVICES, PRECISIONS
+from seqclr.data.charset import get_charset
+from seqclr.data.dataset import SOURCES, path_argument
+from seqclr.data.packed import LABELS, read_manifest
+from seqclr.data.readers.base import DataError
+from seqclr.data.source_names import SOURCE_NAMES, SYNTHETIC_SOURCES
+from seqclr.devices import PRECISIONS
 from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS, frames_for_width
-from seqclr.train.optimization import OPTIMIZERS, check_optimization
-from seqclr.train.run_logger import LOGGERS
+from seqclr.train.config_fields import DataFields, HardwareFields, OptimizationFields, RunFields, one_of
 
 # The closed sets of names are defined by the modules that own them; "packed" is seqclr.data.packed
 DATA_SOURCES = (*SOURCE_NAMES, "packed")
@@ -53,29 +57,24 @@ def _where(source: str | None) -> str:
 
 
 def check_pack(cfg: "PretrainConfig", where: str = "") -> None:
-    """ValueError naming data_root and the key unless data_root is a complete pack whose images
-    are cfg.height x cfg.width, whose charset keeps no image that cfg.charset would drop, and
-    which holds at least one batch (of min(count, data_size) images)."""
-    import json
-    from pathlib import Path
-
-    from seqclr.data.charset import get_charset
-    from seqclr.data.packed import LABELS, read_manifest
-    from seqclr.data.readers.base import DataError
-
-    root = cfg.data_root
+    """ValueError naming train_source and the key unless train_source's path is a complete pack
+    whose images are cfg.height x cfg.width, whose charset keeps no image that cfg.charset would
+    drop, and which holds at least one batch (of min(count, train_size) images)."""
+    root = cfg.train_source.get("path")
     if not root:
-        raise ValueError(f"{where}data 'packed' needs data_root: the folder written by `python -m seqclr.data.packed`")
+        raise ValueError(
+            f"{where}data 'packed' needs train_source: {{path: <the folder written by `python -m seqclr.data.packed`>}}"
+        )
     try:
         manifest = read_manifest(root)
     except DataError as err:
         file = "" if Path(err.path) == Path(root) else f"{err.path}: "
         hint = f" (write it with `python -m seqclr.data.packed SOURCE {root}`)" if not Path(root).is_dir() else ""
-        raise ValueError(f"{where}data_root {root!r} is not a complete packed dataset: {file}{err.reason}{hint}") from None
+        raise ValueError(f"{where}train_source path {root!r} is not a complete packed dataset: {file}{err.reason}{hint}") from None
     for key in ("height", "width"):
         if manifest[key] != getattr(cfg, key):
             raise ValueError(
-                f"{where}data_root {root!r}: the pack's images have {key} {manifest[key]} "
+                f"{where}train_source path {root!r}: the pack's images have {key} {manifest[key]} "
                 f"(manifest.json), but {key} is {getattr(cfg, key)}; repack with --{key} {getattr(cfg, key)}"
             )
     try:
@@ -94,18 +93,42 @@ def check_pack(cfg: "PretrainConfig", where: str = "") -> None:
         uncovered = sorted({c for label in labels for c in charset.unknown_chars(label)})
     if uncovered:
         raise ValueError(
-            f"{where}data_root {root!r}: the pack's charset {packed_charset!r} (manifest.json) is not "
+            f"{where}train_source path {root!r}: the pack's charset {packed_charset!r} (manifest.json) is not "
             f"compatible with charset {cfg.charset!r}: it keeps characters {''.join(uncovered[:20])!r} that "
             f"{cfg.charset!r} drops; repack with --charset {cfg.charset}"
         )
-    if cfg.data_options:
-        raise ValueError(f"{where}data_options must be empty for data 'packed' (the pack fixed its source), got {cfg.data_options!r}")
-    n = min(manifest["count"], cfg.data_size or manifest["count"])
+    extra = sorted(set(cfg.train_source) - {"path"})
+    if extra:
+        raise ValueError(f"{where}train_source must hold only 'path' for data 'packed' (the pack fixed its source), got {cfg.train_source!r}")
+    n = min(manifest["count"], cfg.train_size or manifest["count"])
     if n < cfg.batch_size:
         raise ValueError(
-            f"{where}data_root {root!r}: {n} images (count {manifest['count']}, data_size {cfg.data_size}), "
+            f"{where}train_source path {root!r}: {n} images (count {manifest['count']}, train_size {cfg.train_size}), "
             f"fewer than one batch of batch_size {cfg.batch_size}"
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Renamed parameters (read for one release): the recognizers' data dialect.
+# --------------------------------------------------------------------------------------------
+
+
+def legacy_train_source(data: str, moved: Mapping[str, Any]) -> Any:
+    """``train_source`` of the old data_root / data_options / data_split: data_options' arguments,
+    the reader's path argument set to data_root (a real source or a pack; ignored by the
+    synthetic sources, as before), the split set to data_split (read by the synthetic sources
+    only, as before; "train", the old default, is the default)."""
+    source = moved.get("data_options") or {}
+    if not isinstance(source, Mapping):
+        return source  # its type error names train_source
+    source = dict(source)
+    root, split = moved.get("data_root"), moved.get("data_split", "train")
+    if data in SYNTHETIC_SOURCES:
+        if split != "train":
+            source.setdefault("split", split)
+    elif root is not None:
+        source.setdefault(path_argument(data) if data in SOURCES else "path", root)
+    return source
 
 
 # --------------------------------------------------------------------------------------------
@@ -114,21 +137,24 @@ def check_pack(cfg: "PretrainConfig", where: str = "") -> None:
 
 
 @dataclass
-class PretrainConfig(ConfigIO):
-    """Everything one SeqCLR pretraining run needs. Defaults = the embedded CPU demo."""
+class PretrainConfig(RunFields, HardwareFields, OptimizationFields, DataFields, ConfigIO):
+    """Everything one SeqCLR pretraining run needs. Defaults = the embedded CPU demo. The shared
+    data, optimization, hardware and run fields are in seqclr.train.config_fields."""
 
-    # data: build_source(data, split=data_split, size=data_size, seed=data_seed, root=data_root, **data_options);
-    # "packed": the folder data_root written by `python -m seqclr.data.packed` (seqclr.data.packed)
+    # old name -> new name, read until the next release (seqclr.config.upgrade_keys)
+    RENAMED = {"data_size": "train_size", "data_options": "train_source", "data_root": "train_source",
+               "data_split": "train_source"}
+    RENAMED_HINTS = {
+        "data_root": "the reader's path argument in it: {root: ...} for iam / cvl, {path: ...} for lmdb / tsv / "
+                     "parquet / packed, {gt_file: ...} for rimes",
+        "data_split": "{split: ...} in it, for the synthetic sources",
+    }
+
+    # data: build_source(data, **train_source) (synthetic: + split "train", size train_size,
+    # seed data_seed, charset); "packed": train_source {path: <folder written by `python -m seqclr.data.packed`>}
     data: Literal[DATA_SOURCES] = "synthetic-handwriting"  # seqclr.data.source_names, and "packed"
-    data_split: str = "train"
-    data_size: int | None = 1024  # number of images (None = the whole source; synthetic: its default size)
-    data_seed: int = 0
-    data_root: str | None = None  # folder / file of real datasets (lmdb, iam, cvl, rimes, tsv, parquet) or of a pack
-    data_options: dict = field(default_factory=dict)  # more keyword arguments of the reader
+    train_size: int | None = 1024  # number of images (None = the whole source; synthetic: its default size)
     cache_data: bool = True  # render / decode all images once into memory (uint8; small datasets); packed: ignored
-    charset: str = "english95"
-    height: int = 32
-    width: int = 100
     # model: encoder preset (seqclr.models.encoder.ENCODER_PRESETS) + method preset (table 1)
     encoder: str = "tiny"
     method: Literal[METHODS] = "seqclr-window"
@@ -148,22 +174,13 @@ class PretrainConfig(ConfigIO):
     # optimization (appendix D)
     batch_size: int = 32  # global: split evenly over ranks
     iterations: int = 150
-    optimizer: Literal[OPTIMIZERS] = "adadelta"
     lr: float = 10.0
-    rho: float = 0.95  # AdaDelta decay rate
-    eps: float = 1e-8
-    momentum: float = 0.9  # sgd only
     weight_decay: float = 1e-4
-    grad_clip: float | None = 5.0
-    lr_milestones: tuple[float, ...] = (0.6, 0.8)  # fractions of `iterations`
-    lr_gamma: float = 0.1
     loss_chunk_size: int | None = None  # None = dense similarity matrix
     # hardware
-    device: Literal[DEVICES] = "auto"
     precision: Literal[PRECISIONS] = "auto"  # auto = bf16 on CUDA (if supported), fp32 on CPU
     channels_last: bool = True  # CUDA only
     compile: bool = False
-    num_workers: int = 0
     sync_batchnorm: bool = False  # multi-GPU only
     # bookkeeping
     output_dir: str = "outputs/pretrain/default"
@@ -171,14 +188,18 @@ class PretrainConfig(ConfigIO):
     log_every: int = 10
     resume: bool | str = False  # True = output_dir/last.pt; a str = that checkpoint
     overwrite: bool = False  # a new run into a folder holding a run: move that run aside first (else refused)
-    seed: int = 0
-    progress: bool = True
-    logger: str = "csv"  # csv | tensorboard | none (seqclr.train.run_logger); loss.csv is written in every mode
 
     def __post_init__(self) -> None:
-        if isinstance(self.lr_milestones, list):
-            self.lr_milestones = tuple(self.lr_milestones)
+        super().__post_init__()
         self.validate()
+
+    @classmethod
+    def merge_renamed(cls, moved: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+        """The new fields of the old data fields in ``moved`` (seqclr.config.upgrade_keys)."""
+        out = {"train_size": moved["data_size"]} if "data_size" in moved else {}
+        if moved.keys() & {"data_options", "data_root", "data_split"}:
+            out["train_source"] = legacy_train_source(values.get("data", cls.data), moved)
+        return out
 
     # -- validation ------------------------------------------------------------------------
 
@@ -189,24 +210,12 @@ class PretrainConfig(ConfigIO):
         def bad(name: str, rule: str) -> ValueError:
             return ValueError(f"{where}{name} must be {rule}, got {getattr(self, name)!r}")
 
-        def one_of(name: str, choices: tuple, allow_none: bool = False) -> None:
-            v = getattr(self, name)
-            if not (v in choices or (allow_none and v is None)):
-                raise bad(name, "one of " + ", ".join(repr(c) for c in choices) + (" or None" if allow_none else ""))
-
-        one_of("data", DATA_SOURCES)
-        if self.data_size is not None and self.data_size < 1:
-            raise bad("data_size", ">= 1 or None")
-        if self.height != 32:
-            raise bad("height", "32 (the encoders are built for 32-pixel-high images)")
-        if self.width < 8:
-            raise bad("width", ">= 8")
-        one_of("charset", CHARSET_NAMES)
-        one_of("encoder", tuple(ENCODER_PRESETS))
-        one_of("method", METHODS)
-        one_of("representation", REPRESENTATIONS, allow_none=True)
-        one_of("head", HEADS, allow_none=True)
-        one_of("mapping", MODEL_MAPPINGS, allow_none=True)
+        self.check_data_fields(bad, DATA_SOURCES)
+        one_of(self, bad, "encoder", tuple(ENCODER_PRESETS))
+        one_of(self, bad, "method", METHODS)
+        one_of(self, bad, "representation", REPRESENTATIONS, allow_none=True)
+        one_of(self, bad, "head", HEADS, allow_none=True)
+        one_of(self, bad, "mapping", MODEL_MAPPINGS, allow_none=True)
         for name in ("n_instances", "proj_dim"):
             if getattr(self, name) < 1:
                 raise bad(name, ">= 1")
@@ -224,20 +233,14 @@ class PretrainConfig(ConfigIO):
                 raise bad("view_shift", f"0 unless the mapping is window-to-instance (method {self.method!r})")
         if self.batch_size < 2:
             raise bad("batch_size", ">= 2 (the contrastive loss needs negatives)")
-        check_optimization(self, bad)
+        self.check_optimization(bad)
         if self.loss_chunk_size is not None and self.loss_chunk_size < 1:
             raise bad("loss_chunk_size", ">= 1 or None")
-        one_of("device", DEVICES)
-        one_of("precision", PRECISIONS)
-        if self.num_workers < 0:
-            raise bad("num_workers", ">= 0")
-        if not self.output_dir:
-            raise bad("output_dir", "a non-empty path")
+        self.check_hardware(bad)
+        one_of(self, bad, "precision", PRECISIONS)
+        self.check_run(bad)
         if self.checkpoint_every < 1:
             raise bad("checkpoint_every", ">= 1")
-        if self.log_every < 1:
-            raise bad("log_every", ">= 1")
-        one_of("logger", LOGGERS)  # the tensorboard package is checked when the run starts
         if isinstance(self.resume, str) and not self.resume:
             raise bad("resume", "a bool or a non-empty checkpoint path")
         if self.data == "packed":
@@ -258,8 +261,6 @@ class PretrainConfig(ConfigIO):
     def _check_augmentation(self, where: str) -> None:
         """Load the preset or spec file ``augmentation`` resolves to (the run's spec from now on);
         a ValueError naming the key and the file otherwise."""
-        from seqclr.augment.spec import check_augmentation
-
         if self.augmentation is not None and not isinstance(self.augmentation, str):
             raise ValueError(f"{where}augmentation must be a preset name, a spec file or None, got {self.augmentation!r}")
         name = self.resolved_augmentation
@@ -282,8 +283,6 @@ class PretrainConfig(ConfigIO):
     def augmentation_record(self) -> dict[str, Any]:
         """``augmentation_spec`` (its dict) and ``augmentation_sha256``: what metrics.json records
         beside the config (which names a spec file only by its path)."""
-        from seqclr.augment.spec import spec_record
-
         return spec_record(self.augmentation_spec)
 
     @property
@@ -293,8 +292,6 @@ class PretrainConfig(ConfigIO):
         SeqCLR's pipeline for seqclr-*)."""
         if self.augmentation is not None:
             return self.augmentation
-        from seqclr.contrastive.model import METHOD_AUGMENTATION
-
         return METHOD_AUGMENTATION[self.method]
 
     def to_dict(self) -> dict[str, Any]:
@@ -314,9 +311,8 @@ class PretrainConfig(ConfigIO):
     def replace(self, **changes: Any) -> "PretrainConfig":
         """A checked copy with ``changes``. An unset ``augmentation`` stays unset, so it follows a
         changed ``method`` (``replace(method="simclr")`` pretrains with SimCLR's augmentations)."""
-        from seqclr.config import from_dict, to_dict
-
-        return from_dict(type(self), {**to_dict(self), **changes}, source=f"{type(self).__name__}.replace()")
+        source = f"{type(self).__name__}.replace()"
+        return from_dict(type(self), {**to_dict(self), **upgrade_keys(type(self), changes, source)}, source=source)
 
     # -- model arguments -------------------------------------------------------------------
 
@@ -329,19 +325,21 @@ class PretrainConfig(ConfigIO):
         kw.update(n_instances=self.n_instances, proj_dim=self.proj_dim, proj_hidden=self.proj_hidden, input_width=self.width)
         return kw
 
+
 def paper_pretrain_recipe(domain: str = "handwriting", method: str = "seqclr-window", **overrides: Any) -> PretrainConfig:
     """Appendix D's pretraining recipe for ``domain`` ("handwriting" | "scene") and ``method``:
     the paper encoder, batch 1024 (256 for frame-to-instance) and 200K/400K iterations
     (300K/600K for frame-to-instance). Data fields are left to ``overrides``."""
     if domain not in ("handwriting", "scene"):
         raise ValueError(f"domain must be 'handwriting' or 'scene', got {domain!r}")
+    overrides = upgrade_keys(PretrainConfig, overrides, "paper_pretrain_recipe()")
     frame = method == "seqclr-frame" or overrides.get("mapping") == "frame"
     iterations = {("handwriting", False): 200_000, ("scene", False): 400_000, ("handwriting", True): 300_000, ("scene", True): 600_000}
     base = dict(
         encoder="paper" if domain == "handwriting" else "paper-tps",
         method=method,
         data="synthetic-handwriting" if domain == "handwriting" else "synthetic-print",
-        data_size=100_000,  # rendered once into memory (~320 MB); pass data="lmdb", data_root=... for real data
+        train_size=100_000,  # rendered once into memory (~320 MB); pass data="lmdb", train_source={"path": ...} for real data
         batch_size=256 if frame else 1024,
         iterations=iterations[(domain, frame)],
         optimizer="adadelta",

@@ -17,13 +17,12 @@ a pack) leaves it out, so the sampler runs over the images actually read; read l
 
 from __future__ import annotations
 
-import inspect
 from typing import Iterator
 
 import numpy as np
 import torch
 
-from seqclr.data.dataset import SOURCES, WordDataset, build_source, collate_words
+from seqclr.data.dataset import WordDataset, build_source, collate_words, path_argument
 from seqclr.data.packed import PackedWords
 from seqclr.data.readers import DataError
 from seqclr.data.skips import note_skipped
@@ -34,36 +33,37 @@ from seqclr.train.sampler import SHUFFLES, BatchOrder, DeterministicBatchSampler
 
 
 def open_pack(cfg: PretrainConfig):
-    """The PackedWords of ``cfg.data_root`` (checked by cfg.validate), its first ``data_size``
-    images when data_size is set (as for real datasets)."""
-    packed = PackedWords(cfg.data_root)
-    return packed.head(cfg.data_size) if cfg.data_size is not None else packed
+    """The PackedWords of ``cfg.train_source["path"]`` (checked by cfg.validate), its first
+    ``train_size`` images when train_size is set (as for real datasets)."""
+    packed = PackedWords(cfg.train_source["path"])
+    return packed.head(cfg.train_size) if cfg.train_size is not None else packed
 
 
 def build_dataset(cfg: PretrainConfig, source: str | None = None):
-    """WordDataset of cfg's source (fixed-size cfg.height x cfg.width images). For real datasets
-    ``data_root`` is passed as the reader's first argument (path / root / gt_file) and
-    ``data_size`` keeps the first images; ``data_options`` go to the reader as keyword arguments.
+    """WordDataset of cfg's source (fixed-size cfg.height x cfg.width images):
+    ``build_source(data, **train_source)`` as the recognizers build their training split. A real
+    dataset's ``train_source`` names its file or folder (the reader's path argument: path / root /
+    gt_file) and ``train_size`` keeps the first images; a synthetic source renders ``train_size``
+    images of the "train" split (unless ``train_source`` says otherwise) with ``data_seed``.
     For ``data: packed`` the opened pack (items are WordDataset-like dicts)."""
     where = _where(source)
     if cfg.data == "packed":
         return open_pack(cfg)
-    kw = dict(cfg.data_options)
+    kw = dict(cfg.train_source)
     if cfg.data in SYNTHETIC_SOURCES:
-        kw.setdefault("split", cfg.data_split)
+        kw.setdefault("split", "train")
         kw.setdefault("seed", cfg.data_seed)
         kw.setdefault("charset", cfg.charset)
-        if cfg.data_size is not None:
-            kw.setdefault("size", cfg.data_size)
+        if cfg.train_size is not None:
+            kw.setdefault("size", cfg.train_size)
     else:
-        if cfg.data_root is None:
-            raise ValueError(f"{where}data {cfg.data!r} needs data_root (the dataset's folder or file)")
-        first = next(iter(inspect.signature(SOURCES[cfg.data]).parameters))
-        kw.setdefault(first, cfg.data_root)
+        key = path_argument(cfg.data)
+        if key not in kw:
+            raise ValueError(f"{where}data {cfg.data!r} needs train_source: {{{key}: <the dataset's folder or file>}}")
     src = build_source(cfg.data, **kw)
     ds = WordDataset(src, cfg.charset, height=cfg.height, width=cfg.width)
-    if cfg.data_size is not None and cfg.data not in SYNTHETIC_SOURCES and len(ds) > cfg.data_size:
-        ds = torch.utils.data.Subset(ds, range(cfg.data_size))
+    if cfg.train_size is not None and cfg.data not in SYNTHETIC_SOURCES and len(ds) > cfg.train_size:
+        ds = torch.utils.data.Subset(ds, range(cfg.train_size))
     return ds
 
 

@@ -38,7 +38,7 @@ def drill_config(out: Path, iterations: int = 120) -> PretrainConfig:
     """The drill's run: the tiny encoder on 48 rendered words of 32x32, batch 8 (6 steps per
     epoch, so kills cross epoch boundaries), a checkpoint every 7 steps, one log row per step."""
     return PretrainConfig(
-        data_size=48, width=32, batch_size=8, iterations=iterations, checkpoint_every=7, log_every=1,
+        train_size=48, width=32, batch_size=8, iterations=iterations, checkpoint_every=7, log_every=1,
         output_dir=str(out), progress=False, seed=5, device="cpu", num_workers=0, resume=True,
     )
 

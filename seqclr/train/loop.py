@@ -355,7 +355,7 @@ class _Run:
         try:
             self.batches = build_batches(cfg, ctx.rank, self.world, pin=self.device.type == "cuda", device=self.device)
         except ValueError as err:
-            raise ValueError(f"data {cfg.data!r} (data_size={cfg.data_size}, batch_size={cfg.batch_size}): {err}") from err
+            raise ValueError(f"data {cfg.data!r} (train_size={cfg.train_size}, batch_size={cfg.batch_size}): {err}") from err
         self.steps_per_epoch = self.batches.sampler.steps_per_epoch
         if ctx.is_main:  # written once the config, the folder and the data have passed their checks
             self.out.mkdir(parents=True, exist_ok=True)

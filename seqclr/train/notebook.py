@@ -44,7 +44,7 @@ def preview_png(cfg: PretrainConfig, n: int = 4, seed: int | None = None) -> byt
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    ds = build_dataset(cfg.replace(data_size=max(n, 1)) if cfg.data.startswith("synthetic") else cfg)
+    ds = build_dataset(cfg.replace(train_size=max(n, 1)) if cfg.data.startswith("synthetic") else cfg)
     n = min(n, len(ds))
     items, _ = drop_skipped(ds[i] for i in range(n))  # on_error: skip drops unreadable images
     n = len(items)

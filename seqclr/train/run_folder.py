@@ -7,7 +7,8 @@
 - **Resume is strict.** The checkpoint's config is compared with the new one: every field that
   changes what the run computes (model, method, data, batch, optimizer, lr, schedule,
   iterations, seed, augmentation) must match, or the run stops before any compute with one message
-  listing each differing field (old -> new). Bookkeeping fields (``BOOKKEEPING_KEYS``: logging,
+  listing each differing field (old -> new); a checkpoint written before a parameter was renamed
+  is read under the new names (the config's RENAMED table). Bookkeeping fields (``BOOKKEEPING_KEYS``: logging,
   progress, workers, device, checkpoint cadence, the folder itself) may change; the new values
   are what config.yaml and metrics.json record.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from seqclr.config import ParameterError
+from seqclr.config import ParameterError, upgrade_keys
 from seqclr.train.checkpoint import LAST, PREVIOUS
 from seqclr.train.config import PretrainConfig
 
@@ -73,7 +74,8 @@ def config_record(cfg: PretrainConfig) -> dict:
 
 def config_diff(saved: dict, cfg: PretrainConfig) -> list[tuple[str, object, object]]:
     """(key, saved value, new value) of every computing field that differs (a key the checkpoint
-    predates counts as equal)."""
+    predates counts as equal; a checkpoint's old parameter names count under their new names)."""
+    saved = upgrade_keys(type(cfg), saved, warn=False)
     now = config_record(cfg)
     return [(k, saved.get(k), v) for k, v in now.items() if k not in BOOKKEEPING_KEYS and saved.get(k, v) != v]
 
