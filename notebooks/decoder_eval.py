@@ -49,7 +49,7 @@ subset_seed: int = 0
 checkpoint: str = ""
 encoder: str = "tiny"  # preset for random init
 decoder: str = "ctc"  # ctc | attention
-feature: str = "H"  # V | H | HV
+representation: str = "H"  # the encoder representation the decoder reads: V | H | HV
 attention_hidden: int = 256
 max_len: int = 25
 # decoder-training recipe (appendix D: batch 256, 50K iterations, AdaDelta lr 1, lr / 10 at 60% and 80%)
@@ -87,7 +87,7 @@ from seqclr.evaluate.notebook import DecoderEvalNotebookParams
 
 params = notebook_parameters(DecoderEvalNotebookParams, globals())
 cfg, n_examples = params.split()
-print(f"{cfg.decoder} decoder on {cfg.feature} of", cfg.checkpoint or "a random encoder", f"({cfg.iterations} iterations, batch {cfg.batch_size})")
+print(f"{cfg.decoder} decoder on {cfg.representation} of", cfg.checkpoint or "a random encoder", f"({cfg.iterations} iterations, batch {cfg.batch_size})")
 
 # %% [markdown]
 # ## Training the decoder (encoder frozen)

@@ -50,7 +50,7 @@ subset_seed: int = 0
 checkpoint: str = ""
 encoder: str = "tiny"  # preset for random init
 decoder: str = "ctc"  # ctc | attention
-feature: str = "H"  # V | H | HV
+representation: str = "H"  # the encoder representation the decoder reads: V | H | HV
 attention_hidden: int = 256
 max_len: int = 25
 # decoder-training recipe (appendix D: batch 256, 50K iterations, AdaDelta lr 1, lr / 10 at 60% and 80%)
@@ -89,7 +89,7 @@ from seqclr.evaluate.notebook import FinetuneNotebookParams
 params = notebook_parameters(FinetuneNotebookParams, globals())
 cfg, n_examples = params.split()
 what = "supervised baseline (random encoder)" if cfg.random_init else f"fine-tuning {cfg.checkpoint}"
-print(f"{what}: {cfg.decoder} decoder on {cfg.feature}, {cfg.label_fraction:g} of the labels, {cfg.iterations} iterations")
+print(f"{what}: {cfg.decoder} decoder on {cfg.representation}, {cfg.label_fraction:g} of the labels, {cfg.iterations} iterations")
 
 # %% [markdown]
 # ## Training encoder and decoder

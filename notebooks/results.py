@@ -95,7 +95,7 @@ display(Markdown(t_seeds if n_cells <= 80 else f"{n_cells} cells: see tables.md 
 # ## All runs
 
 # %%
-cols = ["protocol", "method", "dataset", "decoder", "feature", "label_fraction", "seed", "subset_size", "iterations", "acc", "ed1", "cer", "wer", "seconds"]
+cols = ["protocol", "method", "dataset", "decoder", "representation", "label_fraction", "seed", "subset_size", "iterations", "acc", "ed1", "cer", "wer", "seconds"]
 body = [[f"{r[c]:.4f}" if isinstance(r[c], float) and c not in ("label_fraction", "seconds") else str(r[c]) for c in cols] for r in rows]
 display(Markdown(markdown_table(cols, body)))
 

@@ -28,7 +28,7 @@ from seqclr.evaluate.study import NO_PRETRAINING
 
 
 def write_run(root, name, protocol, method, decoder, acc, fraction=1.0, checkpoint="enc.pt", data="iam", wer=None,
-              seed=None, benchmark=None):
+              seed=None, benchmark=None, representation="representation"):
     out = root / name
     out.mkdir(parents=True)
     summary = {
@@ -39,7 +39,7 @@ def write_run(root, name, protocol, method, decoder, acc, fraction=1.0, checkpoi
         "subset_size": int(100 * fraction),
         "checkpoint": checkpoint,
         "seconds": 1.0,
-        "config": {"data": data, "decoder": decoder, "feature": "H", "iterations": 5},
+        "config": {"data": data, "decoder": decoder, representation: "H", "iterations": 5},
     }
     if seed is not None:  # old runs' configs may lack a seed: it reads as 0
         summary["config"]["seed"] = seed
@@ -72,6 +72,12 @@ def test_collect_runs_flattens_and_names_the_supervised_baseline(runs):
     assert len(sup) == 2 and all(r["protocol"] == "finetune" for r in sup)
     assert {r["dataset"] for r in rows} == {"iam", "rimes"}
     assert {r["seed"] for r in rows} == {0}  # no seed in the config: 0
+    assert {r["representation"] for r in rows} == {"H"}
+
+
+def test_collect_runs_reads_runs_recorded_before_the_renames(tmp_path):
+    write_run(tmp_path, "old", "decoder_eval", "simclr", "ctc", 0.5, representation="feature")  # its old name
+    assert [r["representation"] for r in collect_runs(tmp_path)] == ["H"]
 
 
 def test_collect_runs_reads_seed_and_benchmark(tmp_path):

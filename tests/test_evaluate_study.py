@@ -25,8 +25,8 @@ def test_study_run_list(tmp_path: Path):
     protocol, cfg = by_name["finetune/none-ctc-0.05-s1"]
     assert protocol == "supervised" and cfg.random_init and cfg.label_fraction == 0.05 and cfg.seed == 1
     protocol, cfg = by_name["decoder_eval/simclr-attention-s2"]
-    assert protocol == "decoder_eval" and cfg.feature == "V" and cfg.checkpoint == str(tmp_path / "pretrain" / "simclr" / "encoder.pt")
-    assert by_name["decoder_eval/seqclr-window-ctc-s0"][1].feature == "H"
+    assert protocol == "decoder_eval" and cfg.representation == "V" and cfg.checkpoint == str(tmp_path / "pretrain" / "simclr" / "encoder.pt")
+    assert by_name["decoder_eval/seqclr-window-ctc-s0"][1].representation == "H"
     assert by_name["finetune/seqclr-frame-attention-0.1-s0"][1].decoder == "attention"
     # one data definition for every run (the hw-v2 benchmark), model selection on validation
     assert len({(c.data, c.train_size, c.test_size, c.data_seed, c.subset_seed, json.dumps(c.test_source)) for _, _, c in runs}) == 1
@@ -77,6 +77,12 @@ def test_finished_refuses_a_different_config(tmp_path: Path):
     assert finished(tmp_path, name, cfg)
     (run / "metrics.json").write_text(json.dumps({"config": {**cfg.to_dict(), "lr": 0.5}}))
     with pytest.raises(ValueError, match=rf"lr: 0.5 -> {cfg.lr}"):
+        finished(tmp_path, name, cfg)
+    old = {("feature" if k == "representation" else k): v for k, v in cfg.to_dict().items()}  # before the rename
+    (run / "metrics.json").write_text(json.dumps({"config": old}))
+    assert finished(tmp_path, name, cfg)
+    (run / "metrics.json").write_text(json.dumps({"config": {**old, "feature": "HV"}}))
+    with pytest.raises(ValueError, match=rf"representation: 'HV' -> '{cfg.representation}'"):
         finished(tmp_path, name, cfg)
 
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from seqclr.config import ParameterError, RenamedParameterWarning, from_namespace, from_yaml, renames, upgrade_keys
+from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
 from seqclr.notebook_params import NOTEBOOK_PARAMS, params_class
 from seqclr.train.config import PretrainConfig
 from seqclr.train.data import build_dataset
@@ -24,6 +25,8 @@ CASES = [
     (PretrainConfig, {"data_options": {"benchmark": "hw-v1"}}, {"train_source": {"benchmark": "hw-v1"}}),
     (PretrainConfig, {"data_split": "val"}, {"train_source": {"split": "val"}}),
     (PretrainConfig, {"data": "iam", "data_root": "data/iam"}, {"data": "iam", "train_source": {"root": "data/iam"}}),
+    (DecoderEvalConfig, {"feature": "V"}, {"representation": "V"}),
+    (FinetuneConfig, {"feature": "HV"}, {"representation": "HV"}),
 ]
 
 

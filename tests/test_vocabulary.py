@@ -63,7 +63,7 @@ VOCABULARY = {
 KNOWN_COPIES: dict[str, set] = {}  # module -> sets it may spell out (none left)
 
 _RECOGNIZER = {
-    "data": SOURCE_NAMES, "decoder": DECODERS, "feature": FEATURES, "encoder": ENCODERS, "charset": CHARSETS,
+    "data": SOURCE_NAMES, "decoder": DECODERS, "representation": FEATURES, "encoder": ENCODERS, "charset": CHARSETS,
     "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES, "device": DEVICES, "logger": LOGGERS,
 }
 # config class -> field -> the set its values come from (None allowed where the field is Optional)

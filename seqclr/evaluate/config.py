@@ -101,6 +101,9 @@ class RecognizerTrainConfig(RunFields, HardwareFields, OptimizationFields, DataF
     data, optimization, hardware and run fields shared with pretraining are in
     seqclr.train.config_fields."""
 
+    # old name -> new name, read until the next release (seqclr.config.upgrade_keys)
+    RENAMED = {"feature": "representation"}
+
     # data: build_source(data, **<split>_source) per split (synthetic: + the split, <split>_size, data_seed, charset)
     data: Literal[DATA_SOURCES] = "synthetic-handwriting"  # seqclr.data.source_names
     val_source: dict = field(default_factory=dict)
@@ -116,7 +119,7 @@ class RecognizerTrainConfig(RunFields, HardwareFields, OptimizationFields, DataF
     checkpoint: str = ""  # encoder file of seqclr.train.checkpoint.save_encoder; "" / "random" = random init
     encoder: str = "tiny"  # ENCODER_PRESETS name, used for random init only
     decoder: Literal[DECODERS] = "ctc"
-    feature: Literal[FEATURES] = "H"
+    representation: Literal[FEATURES] = "H"  # the encoder's representation the decoder reads: V | H | HV
     attention_hidden: int = 256
     max_len: int = 25  # attention decoding length
     # decoder-training recipe (appendix D: batch 256, 50K iterations, lr / 10 at 60/80%; the lr value
@@ -186,7 +189,7 @@ class RecognizerTrainConfig(RunFields, HardwareFields, OptimizationFields, DataF
             raise bad("checkpoint", "an encoder file, '' or 'random'")
         one_of(self, bad, "encoder", tuple(ENCODER_PRESETS))
         one_of(self, bad, "decoder", DECODERS)
-        one_of(self, bad, "feature", FEATURES)
+        one_of(self, bad, "representation", FEATURES)
         if self.attention_hidden < 1:
             raise bad("attention_hidden", ">= 1")
         if self.max_len < 1:

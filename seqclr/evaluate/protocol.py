@@ -77,11 +77,11 @@ def build_encoder(cfg: RecognizerTrainConfig):
 
 
 def build_model(cfg: RecognizerTrainConfig, freeze_encoder: bool) -> Recognizer:
-    """Recognizer(encoder, fresh decoder, cfg.feature, charset); seeded by cfg.seed."""
+    """Recognizer(encoder, fresh decoder, cfg.representation, charset); seeded by cfg.seed."""
     torch.manual_seed(cfg.seed)
     encoder = build_encoder(cfg)
     kwargs = {"hidden": cfg.attention_hidden, "max_len": cfg.max_len} if cfg.decoder == "attention" else {}
-    model = build_recognizer(encoder, cfg.decoder, get_charset(cfg.charset), cfg.feature, **kwargs)
+    model = build_recognizer(encoder, cfg.decoder, get_charset(cfg.charset), cfg.representation, **kwargs)
     if freeze_encoder:
         model.freeze_encoder()
     return model
@@ -157,7 +157,7 @@ def run_protocol(
         excluded = too_long["excluded_too_long"]
         note = f", {excluded['count']} of them too long for CTC (excluded)" if excluded and excluded["count"] else ""
         log(
-            f"{protocol}: {cfg.decoder} decoder on {cfg.feature}, encoder "
+            f"{protocol}: {cfg.decoder} decoder on {cfg.representation}, encoder "
             f"{'random ' + cfg.encoder if cfg.random_init else cfg.checkpoint} ({'frozen' if freeze else 'trained'}), "
             f"{len(subset)}/{len(data['train'])} labeled images ({cfg.label_fraction:g}){note}, device {device}"
         )

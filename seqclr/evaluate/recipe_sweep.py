@@ -45,7 +45,7 @@ def candidate_config(name: str, out: Path, train_size: int, val_size: int, devic
     return FinetuneConfig(
         data="synthetic-handwriting", train_source={"benchmark": "hw-v2"}, val_source={"benchmark": "hw-v2"},
         test_source={"benchmark": "hw-v2"}, train_size=train_size, val_size=val_size, test_size=val_size,
-        checkpoint="random", label_fraction=1.0, method="supervised", decoder="ctc", feature="H",
+        checkpoint="random", label_fraction=1.0, method="supervised", decoder="ctc", representation="H",
         val_every=max(1, fields["iterations"] // 6), eval_batch_size=256, log_every=max(1, fields["iterations"] // 12),
         device=device, output_dir=str(out / name), **fields,
     )

@@ -33,8 +33,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from seqclr.config import upgrade_keys
 from seqclr.contrastive.instance_mapping import MAPPINGS
 from seqclr.contrastive.model import METHOD_PRESETS, METHODS
+from seqclr.evaluate.config import RecognizerTrainConfig
 from seqclr.evaluate.protocol import SUPERVISED
 from seqclr.evaluate.study import NO_PRETRAINING
 from seqclr.metrics import METRIC_NAMES
@@ -90,14 +92,14 @@ def collect_runs(root: str | Path) -> list[dict]:
         missing = [k for k in ("metrics", "config", "label_fraction") if k not in s]
         if missing or any(m not in s["metrics"] for m in METRICS):
             raise ValueError(f"{path}: not a protocol metrics.json (missing {missing or [m for m in METRICS if m not in s['metrics']]})")
-        cfg = s["config"]
+        cfg = upgrade_keys(RecognizerTrainConfig, s["config"], warn=False)  # a run recorded before a rename
         rows.append({
             "path": str(path.parent),
             "protocol": "finetune" if s["protocol"] == SUPERVISED else s["protocol"],
             "method": method_name(s),
             "dataset": dataset_name(cfg),
             "decoder": cfg.get("decoder", "?"),
-            "feature": cfg.get("feature", "?"),
+            "representation": cfg.get("representation", "?"),
             "label_fraction": float(s["label_fraction"]),
             "seed": int(cfg.get("seed") or 0),
             "subset_size": s.get("subset_size"),

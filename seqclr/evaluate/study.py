@@ -38,6 +38,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from seqclr.config import upgrade_keys
 from seqclr.contrastive.model import METHODS
 from seqclr.data.fonts import SPLITS
 from seqclr.devices import DEVICES
@@ -64,7 +65,7 @@ SEEDS = (0, 1, 2)
 QUICK = dict(methods=("seqclr-window", "simclr"), fractions=(0.05, 1.0), attention_fractions=(), seeds=(0,),
              decoders=("ctc",))
 # The representation each method's decoder is trained on: the layer it was pretrained on.
-FEATURE = {"simclr": "V"}
+REPRESENTATION = {"simclr": "V"}
 
 # The recognizer recipe of the CPU study, chosen by the recipe sweep (seqclr.evaluate.recipe_sweep,
 # outputs/reference/hw-v2/sweep: best validation accuracy for the same CPU time): the `cpu` encoder,
@@ -130,7 +131,7 @@ def study_configs(
                 name = run_name("decoder_eval", method, decoder, seed=seed)
                 its = scale["de_iterations"]
                 cfg = DecoderEvalConfig(
-                    **common, checkpoint=ckpt, decoder=decoder, feature=FEATURE.get(method, "H"), method=method,
+                    **common, checkpoint=ckpt, decoder=decoder, representation=REPRESENTATION.get(method, "H"), method=method,
                     iterations=its, val_every=max(1, its // scale["val_points"]), log_every=max(1, its // 4),
                     seed=seed, output_dir=str(out / "runs" / name),
                 )
@@ -140,7 +141,7 @@ def study_configs(
                 name = run_name("finetune", method, decoder, fraction, seed)
                 its = scale["ft_iterations"][fraction]
                 cfg = FinetuneConfig(
-                    **common, checkpoint=ckpt, decoder=decoder, feature="H", method=method, label_fraction=fraction,
+                    **common, checkpoint=ckpt, decoder=decoder, representation="H", method=method, label_fraction=fraction,
                     iterations=its, val_every=max(1, its // scale["val_points"]), log_every=max(1, its // 4),
                     seed=seed, output_dir=str(out / "runs" / name),
                 )
@@ -195,7 +196,7 @@ def finished(reference: Path, name: str, cfg) -> bool:
     path = reference / "runs" / name / "metrics.json"
     if not path.exists():
         return False
-    old = json.loads(path.read_text()).get("config", {})
+    old = upgrade_keys(type(cfg), json.loads(path.read_text()).get("config", {}), warn=False)  # recorded before a rename
     new = json.loads(json.dumps(cfg.to_dict()))
     diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     if diff:
