@@ -27,8 +27,8 @@
 # %% tags=["parameters"]
 from typing import Optional
 
-preset: str = "tiny"
-batch: int = 32
+encoder: str = "tiny"  # encoder preset: tiny | small | paper | paper-tps
+batch_size: int = 32  # images per step (each gives two views)
 method: str = "seqclr-window"
 device: str = "auto"
 precision: str = "auto"
@@ -40,7 +40,7 @@ repeat: int = 3
 threads: int = 0
 seed: int = 0
 data: str = "synthetic-handwriting"
-data_size: Optional[int] = None
+train_size: Optional[int] = None  # images packed (None: 4 x batch_size, at least 64)
 packed: str = ""
 imgaug_images: int = 32
 loss_modes: list[str] = ["dense", "stream"]

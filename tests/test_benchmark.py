@@ -19,15 +19,15 @@ from tests.notebook_utils import ROOT
 
 def test_cli_tiny_run_writes_sane_json(tmp_path):
     out = tmp_path / "tiny.json"
-    cmd = [sys.executable, "-m", "seqclr.benchmark", "--preset", "tiny", "--batch", "4", "--steps", "2",
+    cmd = [sys.executable, "-m", "seqclr.benchmark", "--encoder", "tiny", "--batch_size", "4", "--steps", "2",
            "--device", "cpu", "--repeat", "1", "--imgaug_images", "4", "--loss_isolate", "false",
-           "--loss_modes", "[stream]", "--chunk_sizes", "[16]", "--data_size", "16",
+           "--loss_modes", "[stream]", "--chunk_sizes", "[16]", "--train_size", "16",
            "--out", str(out)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=240,
                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(out.read_text())
-    assert res["config"]["batch"] == 4 and res["device"]["type"] == "cpu" and res["precision"] == "fp32"
+    assert res["config"]["batch_size"] == 4 and res["device"]["type"] == "cpu" and res["precision"] == "fp32"
     assert (tmp_path / res["data"]["packed"]).is_dir() and res["data"]["count"] == 16
     for key in ("augment", "input", "encoder", "step"):
         rates = [v for k, v in res[key].items() if k.endswith("images_per_s") and v is not None]
@@ -54,12 +54,28 @@ def test_cli_rejects_a_typo(tmp_path):
     from seqclr.benchmark.__main__ import main
 
     assert main(["--batchsize", "4"]) == 2
-    with pytest.raises(ParameterError, match="unknown parameter 'batchsize'.*did you mean 'batch'"):
+    with pytest.raises(ParameterError, match="unknown parameter 'batchsize'.*did you mean 'batch_size'"):
         from_dict(BenchmarkConfig, {"batchsize": 4})
-    with pytest.raises(ParameterError, match="preset must be one of"):
-        from_dict(BenchmarkConfig, {"preset": "huge"})
+    with pytest.raises(ParameterError, match="encoder must be one of"):
+        from_dict(BenchmarkConfig, {"encoder": "huge"})
     with pytest.raises(ParameterError, match="loss_modes: unknown mode 'sparse'"):
         from_dict(BenchmarkConfig, {"loss_modes": ["sparse"]})
+
+
+def test_cli_reads_old_names_in_the_file_and_on_the_command_line(tmp_path, monkeypatch):
+    import seqclr.benchmark.__main__ as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "run_benchmark", lambda cfg, log: seen.append(cfg) or {"json": "x"})
+    monkeypatch.setattr(cli, "format_tables", lambda res: "")
+    params = tmp_path / "old.yaml"
+    params.write_text("preset: small\nbatch: 8\n")
+    with pytest.warns(DeprecationWarning) as caught:
+        assert cli.main(["--params", str(params), "--batch_size", "16", "--data_size", "64"]) == 0
+    assert (seen[0].encoder, seen[0].batch_size, seen[0].train_size) == ("small", 16, 64)  # the command line wins
+    messages = {str(w.message).split(" (old names")[0] for w in caught}
+    assert messages == {f"{params}: 'preset' is deprecated, use 'encoder'", f"{params}: 'batch' is deprecated, use 'batch_size'",
+                        "command line: 'data_size' is deprecated, use 'train_size'"}
 
 
 def test_step_switches_and_flops():

@@ -21,7 +21,7 @@ def test_benchmark_notebook_headless(tmp_path):
     )
     assert not error_outputs(nb)
     res = json.loads(out.read_text())
-    assert res["config"]["preset"] == "tiny" and res["config"]["batch"] == 4
+    assert res["config"]["encoder"] == "tiny" and res["config"]["batch_size"] == 4
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream")
     assert "full step, real packed data" in text and "real_within_5pct_of_synthetic" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]

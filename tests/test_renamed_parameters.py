@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from seqclr.benchmark.config import BenchmarkConfig
 from seqclr.config import ParameterError, RenamedParameterWarning, from_namespace, from_yaml, renames, upgrade_keys
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
 from seqclr.notebook_params import NOTEBOOK_PARAMS, params_class
@@ -27,6 +28,9 @@ CASES = [
     (PretrainConfig, {"data": "iam", "data_root": "data/iam"}, {"data": "iam", "train_source": {"root": "data/iam"}}),
     (DecoderEvalConfig, {"feature": "V"}, {"representation": "V"}),
     (FinetuneConfig, {"feature": "HV"}, {"representation": "HV"}),
+    (BenchmarkConfig, {"preset": "small"}, {"encoder": "small"}),
+    (BenchmarkConfig, {"batch": 64}, {"batch_size": 64}),
+    (BenchmarkConfig, {"data_size": 128}, {"train_size": 128}),
 ]
 
 

@@ -75,7 +75,7 @@ FIELDS: dict[type, dict[str, tuple]] = {
     },
     DecoderEvalConfig: _RECOGNIZER,
     FinetuneConfig: _RECOGNIZER,
-    BenchmarkConfig: {"method": METHODS, "device": DEVICES, "precision": PRECISIONS, "data": SOURCE_NAMES, "preset": ENCODERS},
+    BenchmarkConfig: {"method": METHODS, "device": DEVICES, "precision": PRECISIONS, "data": SOURCE_NAMES, "encoder": ENCODERS},
     EmbeddingsParams: {"data": SYNTHETIC_SOURCES, "kind": KINDS, "representation": REPRESENTATIONS, "random_encoder": ENCODERS},
     ResultsParams: {"table2_metric": METRIC_NAMES},
 }

@@ -1,4 +1,4 @@
-"""python -m seqclr.benchmark [--params FILE.yaml] [--preset tiny] [--batch 32] [--device cpu|cuda]
+"""python -m seqclr.benchmark [--params FILE.yaml] [--encoder tiny] [--batch_size 32] [--device cpu|cuda]
 [--method seqclr-window] [--out outputs/benchmark/NAME.json] [--steps N] [--any-field value ...]
 
 Every BenchmarkConfig field is a ``--field value`` option (values parsed as YAML scalars); a
@@ -10,7 +10,7 @@ import sys
 
 from seqclr.benchmark.config import BenchmarkConfig
 from seqclr.benchmark.suite import format_tables, run_benchmark
-from seqclr.config import ParameterError, from_dict, load_yaml, parse_overrides
+from seqclr.config import ParameterError, from_dict, load_yaml, parse_overrides, upgrade_keys
 from seqclr.exits import guarded
 
 
@@ -21,19 +21,19 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__)
         print(BenchmarkConfig.__doc__)
         return 0
-    values, source = {}, "command line"
+    values, source, path = {}, "command line", None
     if "--params" in args:
         i = args.index("--params")
         path = args[i + 1]
-        values, source = load_yaml(path), f"{path} + command line"
         del args[i : i + 2]
     try:
-        values.update(parse_overrides(args))
+        if path is not None:  # old names renamed where they were given: the file, then the command line
+            values, source = upgrade_keys(BenchmarkConfig, load_yaml(path), path), f"{path} + command line"
+        values.update(upgrade_keys(BenchmarkConfig, parse_overrides(args), "command line"))
         cfg = from_dict(BenchmarkConfig, values, source=source)
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-
     res = run_benchmark(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(format_tables(res))
     print(f"results: {res['json']}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from seqclr.benchmark.config import BenchmarkConfig
+from seqclr.config import upgrade_keys
+
 
 def results_figure(res: dict):
     """Three panels: images/s per stage (log scale), loss time per mapping, ablation speedups."""
@@ -20,7 +23,8 @@ def results_figure(res: dict):
     ax1.set_xscale("log")
     ax1.invert_yaxis()
     ax1.set_xlabel("images/s")
-    ax1.set_title(f"throughput ({res['device']['type']}, batch {res['config']['batch']})", fontsize=9)
+    config = upgrade_keys(BenchmarkConfig, res["config"], warn=False)  # a result of before a rename too
+    ax1.set_title(f"throughput ({res['device']['type']}, batch_size {config['batch_size']})", fontsize=9)
     for mode, color in (("dense", "tab:orange"), ("stream", "tab:green")):
         rows = [r for r in res["loss"] if r["mode"] == mode and r["seconds"] is not None]
         if rows:

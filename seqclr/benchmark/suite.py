@@ -4,6 +4,7 @@ and printed tables. See seqclr.benchmark.config.BenchmarkConfig for the knobs.""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from seqclr.benchmark.timing import (
     sync,
     time_interleaved,
 )
-from seqclr.config import to_dict
+from seqclr.config import to_dict, upgrade_keys
 from seqclr.data.dataset import build_source
 from seqclr.data.packed import PackedWords, pack_dataset
 from seqclr.models.encoder import ENCODER_PRESETS, SequenceEncoder, frames_for_width
@@ -37,11 +38,9 @@ TARGET_HOURS, TARGET_MFU, TARGET_AUGMENT, TARGET_REAL_OVERHEAD = 8.0, 0.40, 200_
 
 def _packed_data(cfg: BenchmarkConfig, log: Callable[[str], None]):
     """The packed data of the run: cfg.packed, or a cached pack of cfg.data (rendered once)."""
-    import os
-
     if cfg.packed:
         return PackedWords(cfg.packed)
-    size = cfg.data_size or max(64, 4 * cfg.batch)
+    size = cfg.train_size or max(64, 4 * cfg.batch_size)
     path = Path("outputs/benchmark/packed") / f"{cfg.data}-{size}-seed{cfg.seed}"
     if path.exists():
         try:
@@ -58,24 +57,24 @@ def _packed_data(cfg: BenchmarkConfig, log: Callable[[str], None]):
 
 
 def _augment(cfg: BenchmarkConfig, packed, dev: torch.device) -> dict:
-    images = np.array(packed.images[: cfg.batch])  # a writable copy of the memmap slice
+    images = np.array(packed.images[: cfg.batch_size])  # a writable copy of the memmap slice
     ours, ref = pipeline_rates(images, dev, ref_images=cfg.imgaug_images, repeat=cfg.repeat)
     return {"ours_images_per_s": ours, "imgaug_images_per_s": ref, "imgaug_images": cfg.imgaug_images if ref else 0,
             "speedup": ours / ref if ref else None}  # fmt: skip
 
 
 def _input(cfg: BenchmarkConfig, packed, dev: torch.device) -> dict:
-    batches = PackedBatches(packed, cfg.batch, seed=cfg.seed, device=dev, as_float=True)
+    batches = PackedBatches(packed, cfg.batch_size, seed=cfg.seed, device=dev, as_float=True)
     stream = endless(batches.epoch_batches)
     sec = time_interleaved({"input": lambda: next(stream)}, max(cfg.steps, len(batches)), cfg.repeat, dev)["input"]
-    return {"images_per_s": cfg.batch / sec, "seconds_per_batch": sec, "pinned": batches.pin, "shuffle": batches.shuffle}
+    return {"images_per_s": cfg.batch_size / sec, "seconds_per_batch": sec, "pinned": batches.pin, "shuffle": batches.shuffle}
 
 
 def _encoder(cfg: BenchmarkConfig, dev: torch.device, bf16: bool, peak: float | None) -> dict:
-    views = 2 * cfg.batch
-    params, ips = encoder_throughput(cfg.preset, views, 100, cfg.steps, str(dev), cfg.channels_last, bf16, cfg.repeat)
+    views = 2 * cfg.batch_size
+    params, ips = encoder_throughput(cfg.encoder, views, 100, cfg.steps, str(dev), cfg.channels_last, bf16, cfg.repeat)
     probe = min(views, 16)
-    enc = SequenceEncoder(ENCODER_PRESETS[cfg.preset]).to(dev).train()
+    enc = SequenceEncoder(ENCODER_PRESETS[cfg.encoder]).to(dev).train()
     x = torch.rand(probe, 1, 32, 100, device=dev)
     flops = count_flops(lambda: (lambda o: (o.H.pow(2).mean() + o.V.pow(2).mean()).backward())(enc(x))) / probe
     fwd = count_flops(lambda: enc(x)) / probe
@@ -92,11 +91,9 @@ def _loss(cfg: BenchmarkConfig, dev: torch.device, log) -> list[dict]:
     if dev.type == "cuda":
         budget = 0.8 * torch.cuda.mem_get_info(dev)[0]
     else:
-        import os
-
         budget = 0.5 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     for mapping, per_image in (("all", 1), ("window", 5), ("frame", frames)):
-        m = cfg.batch * per_image
+        m = cfg.batch_size * per_image
         for mode in cfg.loss_modes:
             row = {"mapping": mapping, "instances_per_view": m, "mode": mode, "chunk": chunk if mode == "stream" else None}
             need = 4 * (2 * m) ** 2 * 4  # logits, their gradient and temporaries (measured ~4x one matrix)
@@ -115,7 +112,7 @@ class _Batches:
     """Endless real batches from the packed data (epoch after epoch)."""
 
     def __init__(self, packed, cfg: BenchmarkConfig, dev: torch.device) -> None:
-        self.batches = PackedBatches(packed, cfg.batch, seed=cfg.seed, device=dev)
+        self.batches = PackedBatches(packed, cfg.batch_size, seed=cfg.seed, device=dev)
         self.stream = endless(self.batches.epoch_batches)
 
     def __call__(self) -> torch.Tensor:
@@ -129,8 +126,8 @@ def step_options(cfg: BenchmarkConfig, device: str) -> StepOptions:
 
 def _step(cfg: BenchmarkConfig, packed, dev: torch.device, peak: float | None) -> dict:
     opts = step_options(cfg, dev.type)
-    step = PretrainStep(cfg.preset, cfg.method, dev, opts, seed=cfg.seed)
-    synthetic = packed.batch(0, cfg.batch).to(dev)  # already on the device
+    step = PretrainStep(cfg.encoder, cfg.method, dev, opts, seed=cfg.seed)
+    synthetic = packed.batch(0, cfg.batch_size).to(dev)  # already on the device
     real = _Batches(packed, cfg, dev)
     warmup = 3 if opts.compile else 1
     sec = time_interleaved({"synthetic": lambda: step(synthetic), "real": lambda: step(real())}, cfg.steps, cfg.repeat,
@@ -138,7 +135,7 @@ def _step(cfg: BenchmarkConfig, packed, dev: torch.device, peak: float | None) -
     peak_memory_reset(dev)
     step(synthetic)
     mem = peak_memory(dev)
-    counter = step if not opts.compile else PretrainStep(cfg.preset, cfg.method, dev, opts.but(compile=None), seed=cfg.seed)
+    counter = step if not opts.compile else PretrainStep(cfg.encoder, cfg.method, dev, opts.but(compile=None), seed=cfg.seed)
     flops = count_flops(lambda: counter.forward_backward(*counter.views(synthetic)))
     counter.optimizer.zero_grad(set_to_none=True)
     achieved = flops / sec["synthetic"]
@@ -147,8 +144,8 @@ def _step(cfg: BenchmarkConfig, packed, dev: torch.device, peak: float | None) -
         "synthetic_seconds": sec["synthetic"],
         "real_seconds": sec["real"],
         "real_over_synthetic": sec["real"] / sec["synthetic"],
-        "images_per_s": cfg.batch / sec["real"],
-        "synthetic_images_per_s": cfg.batch / sec["synthetic"],
+        "images_per_s": cfg.batch_size / sec["real"],
+        "synthetic_images_per_s": cfg.batch_size / sec["synthetic"],
         "flops_per_step": flops,
         "tflop_per_s": achieved / 1e12,
         "mfu": achieved / peak if peak else None,
@@ -162,7 +159,7 @@ def _ablations(cfg: BenchmarkConfig, packed, dev: torch.device, log) -> list[dic
     optimization is kept for the following rows only if it made the step faster."""
     cuda = dev.type == "cuda"
     all_threads = torch.get_num_threads()
-    images = packed.batch(0, cfg.batch).to(dev)
+    images = packed.batch(0, cfg.batch_size).to(dev)
     base = StepOptions(cudnn_lstm=False)
     cur_opts, cur_threads = base, 1 if not cuda else all_threads
     steps: dict = {}
@@ -171,7 +168,7 @@ def _ablations(cfg: BenchmarkConfig, packed, dev: torch.device, log) -> list[dic
         if opts not in steps:
             for k in [k for k in steps if k not in (cur_opts, opts)]:
                 del steps[k]  # keep memory flat: only the two being compared live
-            steps[opts] = PretrainStep(cfg.preset, cfg.method, dev, opts, seed=cfg.seed)
+            steps[opts] = PretrainStep(cfg.encoder, cfg.method, dev, opts, seed=cfg.seed)
         s = steps[opts]
 
         def run() -> None:
@@ -275,8 +272,8 @@ def _f(v, spec: str = ".1f", none: str = "-") -> str:
 
 def format_tables(res: dict) -> str:
     """The results as plain-text tables (what the CLI prints and the notebook shows)."""
-    d, c = res["device"], res["config"]
-    lines = [f"seqclr benchmark: preset {c['preset']}, batch {c['batch']} (x2 views), {c['method']}, "
+    d, c = res["device"], upgrade_keys(BenchmarkConfig, res["config"], warn=False)  # a result of before a rename too
+    lines = [f"seqclr benchmark: encoder {c['encoder']}, batch_size {c['batch_size']} (x2 views), {c['method']}, "
              f"{d['type']} ({d.get('name', '')}), {res['precision']}, torch {d['torch']}, threads {d['threads']}",
              f"peak: {res['peak_note']}", ""]  # fmt: skip
     a, i, e, s = res["augment"], res["input"], res["encoder"], res["step"]
