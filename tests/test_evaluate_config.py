@@ -88,6 +88,21 @@ def test_command_line_rejects_bad_input(capsys):
     assert "label_fraction must be in (0, 1], got 0" in capsys.readouterr().err
 
 
+def test_command_line_reads_old_names_where_they_are_given(tmp_path, monkeypatch):
+    import seqclr.evaluate.__main__ as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "run_protocol", lambda cfg, protocol: seen.append(cfg))
+    params = tmp_path / "old.yaml"
+    params.write_text("feature: V\niterations: 3\n")
+    with pytest.warns(DeprecationWarning, match=rf"{params}: 'feature' is deprecated, use 'representation'"):
+        assert cli.main(["decoder_eval", "--config", str(params), "--representation", "HV"]) == 0
+    assert seen[0].representation == "HV" and seen[0].iterations == 3  # the command line wins, as for any key
+    with pytest.warns(DeprecationWarning, match=r"command line: 'feature' is deprecated, use 'representation'"):
+        assert cli.main(["finetune", "--paper", "--feature", "V", "--train_size", "8", "--val_size", "8", "--test_size", "8"]) == 0
+    assert seen[1].representation == "V" and seen[1].batch_size == 256
+
+
 def test_augmentation_accepts_a_spec_file(tmp_path):
     from seqclr.augment.spec import light_spec, save_spec, spec_digest
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from seqclr.config import load_yaml, parameters_help, parse_overrides
+from seqclr.config import load_yaml, parameters_help, parse_overrides, upgrade_keys
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig, paper_recognizer_recipe
 from seqclr.evaluate.protocol import PROTOCOLS, run_protocol
 from seqclr.train.run_logger import require_logger
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     paper = "--paper" in rest
     rest = [a for a in rest if a != "--paper"]
+    cls = DecoderEvalConfig if protocol == "decoder_eval" else FinetuneConfig
     values: dict = {}
     source = "command line"
     if "--config" in rest:
@@ -37,15 +38,14 @@ def main(argv: list[str] | None = None) -> int:
             print("--config needs a file", file=sys.stderr)
             return 2
         source = rest[i + 1]
-        values.update(load_yaml(source))
+        values.update(upgrade_keys(cls, load_yaml(source), source))  # old names renamed where given
         rest = rest[:i] + rest[i + 2 :]
-    values.update(parse_overrides(rest))
+    values.update(upgrade_keys(cls, parse_overrides(rest), "command line"))
     if protocol == "supervised":
         values.setdefault("checkpoint", "random")
     if paper:
         cfg = paper_recognizer_recipe(protocol, **values)
     else:
-        cls = DecoderEvalConfig if protocol == "decoder_eval" else FinetuneConfig
         cfg = cls.from_dict(values, source=source)
     require_logger(cfg.logger)
     run_protocol(cfg, protocol)  # expected errors: one line and exit 2 (seqclr.exits)
