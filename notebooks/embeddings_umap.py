@@ -40,9 +40,9 @@ split: str = "test"
 n_images: int = 48
 data_seed: int = 0
 charset: str = "english95"
-kind: str = "frame"  # frame | window
+mapping: str = "frame"  # the instance mapping: frame | window
 representation: str = "H"  # V | H | HV
-n_instances: int = 5  # windows per image (kind window)
+n_instances: int = 5  # windows per image (mapping window)
 seed: int = 0
 n_neighbors: int = 15  # UMAP neighbourhood
 min_dist: float = 0.1
@@ -76,10 +76,10 @@ images = [it["image"][0].numpy() for it in items]
 inst = {}
 for name, path in params.encoders.items():
     encoder = load_encoder_or_random(path, params.random_encoder, params.seed)
-    inst[name] = embed_instances(encoder, items, params.kind, params.representation, params.n_instances)
+    inst[name] = embed_instances(encoder, items, params.mapping, params.representation, params.n_instances)
 first = next(iter(inst.values()))
 on_glyph = float(np.mean(first.char != "∅"))
-print(f"{len(items)} images, {len(first)} {params.kind} instances per encoder ({on_glyph:.0%} on a glyph)")
+print(f"{len(items)} images, {len(first)} {params.mapping} instances per encoder ({on_glyph:.0%} on a glyph)")
 
 # %% [markdown]
 # ## UMAP, encoders side by side

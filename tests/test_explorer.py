@@ -30,7 +30,7 @@ def test_state_loads_preprocessed_images(state):
 
 
 def test_toggle_changes_views_and_is_reversible():
-    s = ExplorerState(ExplorerParams(n_samples=2, backends=["torch"], seed=2, preset="seqclr"))
+    s = ExplorerState(ExplorerParams(n_samples=2, backends=["torch"], seed=2, augmentation="seqclr"))
     before = s.columns()["torch"][0].copy()
     for op in [o.name for o in s.spec.enabled_ops]:
         s.set_enabled(op, False)
@@ -149,7 +149,7 @@ def test_state_saves_the_current_spec_as_a_spec_file(tmp_path, monkeypatch):
     assert back == s.spec and spec_digest(back) == spec_digest(s.spec)
     assert back["flip"].enabled and back["blur"].params["sigma"] == (0.25, 1.75)
     # ... and the explorer starts from such a file as from a preset
-    again = ExplorerState(ExplorerParams(n_samples=1, backends=["torch"], preset=str(path)))
+    again = ExplorerState(ExplorerParams(n_samples=1, backends=["torch"], augmentation=str(path)))
     assert again.spec == s.spec
     with pytest.raises(ValueError, match="must end in"):
         s.save_spec(tmp_path / "mine.txt")
@@ -158,8 +158,8 @@ def test_state_saves_the_current_spec_as_a_spec_file(tmp_path, monkeypatch):
 def test_explorer_params_check_spec_files(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("ops:\n  blur: {sigma: [0.5, 0.1]}\n")
-    with pytest.raises(ValueError, match=r"preset: .*bad.yaml: ops.blur: .*sigma low 0.5 > high 0.1"):
-        ExplorerParams(preset=str(bad)).validate()
+    with pytest.raises(ValueError, match=r"augmentation: .*bad.yaml: ops.blur: .*sigma low 0.5 > high 0.1"):
+        ExplorerParams(augmentation=str(bad)).validate()
     with pytest.raises(ValueError, match="spec_file"):
         ExplorerParams(spec_file="spec.json").validate()
 

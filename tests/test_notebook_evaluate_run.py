@@ -77,7 +77,8 @@ def test_embeddings_umap_notebook(tmp_path, encoder_file):
 @pytest.mark.parametrize("stem, bad, message", [
     ("decoder_eval", {"decoder": "transformer"}, "transformer"),
     ("finetune", {"label_fraction": 1.5}, "label_fraction"),
-    ("embeddings_umap", {"kind": "pixel"}, "kind"),
+    ("embeddings_umap", {"mapping": "pixel"}, "mapping"),
+    ("embeddings_umap", {"kind": "pixel"}, r"mapping must be one of .*got 'pixel'"),  # an old name from papermill -p is read
 ])
 def test_evaluation_notebooks_reject_bad_parameters_before_compute(tmp_path, stem, bad, message):
     import papermill

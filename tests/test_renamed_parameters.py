@@ -15,6 +15,8 @@ import yaml
 from seqclr.benchmark.config import BenchmarkConfig
 from seqclr.config import ParameterError, RenamedParameterWarning, from_namespace, from_yaml, renames, upgrade_keys
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
+from seqclr.evaluate.notebook import EmbeddingsParams
+from seqclr.explorer.params import ExplorerParams
 from seqclr.notebook_params import NOTEBOOK_PARAMS, params_class
 from seqclr.train.config import PretrainConfig
 from seqclr.train.data import build_dataset
@@ -31,6 +33,8 @@ CASES = [
     (BenchmarkConfig, {"preset": "small"}, {"encoder": "small"}),
     (BenchmarkConfig, {"batch": 64}, {"batch_size": 64}),
     (BenchmarkConfig, {"data_size": 128}, {"train_size": 128}),
+    (EmbeddingsParams, {"kind": "window"}, {"mapping": "window"}),
+    (ExplorerParams, {"preset": "light"}, {"augmentation": "light"}),
 ]
 
 
@@ -78,6 +82,14 @@ def test_old_and_new_name_together_is_an_error_naming_both(case, tmp_path):
     path.write_text(yaml.safe_dump({**old, target: new[target]}))
     with pytest.raises(ParameterError, match=rf"^{path}: {key!r} and {target!r} are the same parameter"):
         from_yaml(cls, path)
+
+
+def test_every_notebook_class_with_renames_is_covered():
+    """A new rename gets a case above."""
+    classes = {params_class(stem) for stem in NOTEBOOK_PARAMS}
+    covered = {(cls, k) for cls, old, _ in CASES for k in old}
+    missing = [(c.__name__, k) for c in classes for k in renames(c) if not any(k == o and issubclass(c, cl) for cl, o in covered)]
+    assert not missing, missing
 
 
 def test_renames_keep_the_unknown_key_error():

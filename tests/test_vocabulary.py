@@ -1,6 +1,6 @@
 """One vocabulary: each closed set of names (methods, representations, heads, mappings, decoders,
 devices, precisions, data sources, loggers, optimizers, schedules, augmentation presets, metrics,
-instance kinds) is defined once, in the module that owns it. The configs' Literal types and
+embedding mappings) is defined once, in the module that owns it. The configs' Literal types and
 validation accept exactly that set, every notebook parameters cell and every YAML under
 parameters/ uses names from it, and no module spells the set out again."""
 
@@ -24,7 +24,7 @@ from seqclr.data.charset import CHARSET_NAMES
 from seqclr.data.source_names import SOURCE_NAMES, SYNTHETIC_SOURCES
 from seqclr.devices import DEVICES, PRECISIONS
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
-from seqclr.evaluate.embeddings import KINDS
+from seqclr.evaluate.embeddings import EMBEDDING_MAPPINGS
 from seqclr.evaluate.notebook import EmbeddingsParams, ResultsParams
 from seqclr.metrics import METRIC_NAMES
 from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS
@@ -56,7 +56,7 @@ VOCABULARY = {
     "OPTIMIZERS": (OPTIMIZERS, "seqclr/train/optimization.py"),
     "LR_SCHEDULES": (LR_SCHEDULES, "seqclr/train/optimization.py"),
     "METRIC_NAMES": (METRIC_NAMES, "seqclr/metrics.py"),
-    "KINDS": (KINDS, "seqclr/evaluate/embeddings.py"),
+    "EMBEDDING_MAPPINGS": (EMBEDDING_MAPPINGS, "seqclr/evaluate/embeddings.py"),
     "SPLITS": (SPLITS, "seqclr/data/fonts.py"),
 }
 # Copies this task may not touch yet (owned by files under another change): path -> set names.
@@ -76,7 +76,7 @@ FIELDS: dict[type, dict[str, tuple]] = {
     DecoderEvalConfig: _RECOGNIZER,
     FinetuneConfig: _RECOGNIZER,
     BenchmarkConfig: {"method": METHODS, "device": DEVICES, "precision": PRECISIONS, "data": SOURCE_NAMES, "encoder": ENCODERS},
-    EmbeddingsParams: {"data": SYNTHETIC_SOURCES, "kind": KINDS, "representation": REPRESENTATIONS, "random_encoder": ENCODERS},
+    EmbeddingsParams: {"data": SYNTHETIC_SOURCES, "mapping": EMBEDDING_MAPPINGS, "representation": REPRESENTATIONS, "random_encoder": ENCODERS},
     ResultsParams: {"table2_metric": METRIC_NAMES},
 }
 # fields that also take a spec file besides the presets (checked on their preset names only)

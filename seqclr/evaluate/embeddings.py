@@ -22,7 +22,7 @@ import torch
 
 from seqclr.contrastive.instance_mapping import adaptive_pool_weights, window_bounds
 
-KINDS = ("frame", "window")
+EMBEDDING_MAPPINGS = ("frame", "window")  # the instance mappings whose instances are embedded
 NO_CHAR = "∅"
 
 
@@ -41,15 +41,15 @@ class InstanceSet:
         return len(self.z)
 
 
-def instance_spans(kind: str, n_frames: int, width: int, n_instances: int = 5) -> np.ndarray:
+def instance_spans(mapping: str, n_frames: int, width: int, n_instances: int = 5) -> np.ndarray:
     """(T or T', 2) column spans [x0, x1) of the instances of one image ``width`` pixels wide."""
-    if kind not in KINDS:
-        raise ValueError(f"instance_spans: kind must be one of {KINDS}, got {kind!r}")
+    if mapping not in EMBEDDING_MAPPINGS:
+        raise ValueError(f"instance_spans: mapping must be one of {EMBEDDING_MAPPINGS}, got {mapping!r}")
     if n_frames < 1:
         raise ValueError(f"instance_spans: n_frames must be >= 1, got {n_frames}")
     edges = np.arange(n_frames + 1, dtype=np.float64) * width / n_frames
     frames = np.stack([edges[:-1], edges[1:]], axis=1)
-    if kind == "frame":
+    if mapping == "frame":
         return frames.astype(np.float32)
     if n_instances < 1:
         raise ValueError(f"instance_spans: n_instances must be >= 1, got {n_instances}")
@@ -77,15 +77,15 @@ def chars_under(spans: np.ndarray, char_boxes: np.ndarray | None, label: str) ->
 def embed_instances(
     encoder,
     items: Sequence[dict],
-    kind: str = "frame",
+    mapping: str = "frame",
     representation: str = "H",
     n_instances: int = 5,
     batch_size: int = 64,
 ) -> InstanceSet:
     """Instances of WordDataset ``items`` (dicts with image (1, 32, W), label, char_boxes) under a
     SequenceEncoder; windows pool the frames with the instance-mapping weights."""
-    if kind not in KINDS:
-        raise ValueError(f"embed_instances: kind must be one of {KINDS}, got {kind!r}")
+    if mapping not in EMBEDDING_MAPPINGS:
+        raise ValueError(f"embed_instances: mapping must be one of {EMBEDDING_MAPPINGS}, got {mapping!r}")
     encoder.eval()
     zs, img, pos, spans, chars = [], [], [], [], []
     for start in range(0, len(items), batch_size):
@@ -94,10 +94,10 @@ def embed_instances(
         out = encoder(x)
         r = out.representation(representation).float()
         t = r.size(1)
-        if kind == "window":
+        if mapping == "window":
             w = adaptive_pool_weights(out.lengths, t, n_instances, r.dtype)
             r = torch.bmm(w, r)
-        sp = instance_spans(kind, t, x.size(-1), n_instances)
+        sp = instance_spans(mapping, t, x.size(-1), n_instances)
         for j, it in enumerate(chunk):
             boxes = it.get("char_boxes")
             boxes = boxes.numpy() if torch.is_tensor(boxes) else boxes
@@ -122,7 +122,7 @@ def l2_normalize(z: np.ndarray) -> np.ndarray:
 def umap_2d(z: np.ndarray, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
     """(M, 2) UMAP of the L2-normalized instances (cosine geometry, as the contrastive loss).
     Seeded: the same inputs and seed give the same layout (UMAP then runs single-threaded)."""
-    import umap
+    import umap  # lazy: heavy optional dependency (the embeddings extra), imported only for the figure
 
     if len(z) < 4:
         raise ValueError(f"umap_2d: need at least 4 instances, got {len(z)}")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from seqclr.config import to_dict
+import torch
+
+from seqclr.config import ConfigIO, to_dict
 from seqclr.data.fonts import SPLITS
 from seqclr.data.source_names import SYNTHETIC_SOURCES
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
-from seqclr.evaluate.embeddings import KINDS
+from seqclr.evaluate.embeddings import EMBEDDING_MAPPINGS
 from seqclr.evaluate.report import METRICS
 from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS, SequenceEncoder, get_encoder_config
 from seqclr.train.checkpoint import load_encoder
@@ -74,9 +76,12 @@ class ResultsParams:
 
 
 @dataclass
-class EmbeddingsParams:
+class EmbeddingsParams(ConfigIO):
     """notebooks/embeddings_umap.ipynb: encoders to compare (name -> encoder.pt or "random"), the
     images, the instances and the UMAP / neighbour settings."""
+
+    # old name -> new name, read until the next release (seqclr.config.upgrade_keys)
+    RENAMED = {"kind": "mapping"}
 
     encoders: dict = field(default_factory=lambda: {
         "seqclr-window": "outputs/study/pretrain/seqclr-window/encoder.pt",
@@ -89,9 +94,9 @@ class EmbeddingsParams:
     n_images: int = 48
     data_seed: int = 0
     charset: str = "english95"
-    kind: str = "frame"  # frame | window
+    mapping: str = "frame"  # the instance mapping: frame | window (seqclr.evaluate.embeddings.EMBEDDING_MAPPINGS)
     representation: str = "H"  # V | H | HV
-    n_instances: int = 5  # windows per image (kind window)
+    n_instances: int = 5  # windows per image (mapping window)
     seed: int = 0
     n_neighbors: int = 15  # UMAP neighbourhood
     min_dist: float = 0.1
@@ -112,8 +117,8 @@ class EmbeddingsParams:
             raise bad("data", f"an embedded synthetic source {SYNTHETIC_SOURCES} (only they carry char_boxes)")
         if self.split not in SPLITS:
             raise bad("split", f"one of {SPLITS}")
-        if self.kind not in KINDS:
-            raise bad("kind", f"one of {KINDS}")
+        if self.mapping not in EMBEDDING_MAPPINGS:
+            raise bad("mapping", f"one of {EMBEDDING_MAPPINGS}")
         if self.representation not in REPRESENTATIONS:
             raise bad("representation", f"one of {REPRESENTATIONS}")
         for name in ("n_images", "n_instances", "top_chars", "k"):
@@ -128,10 +133,7 @@ class EmbeddingsParams:
 
 def load_encoder_or_random(path: str, preset: str = "tiny", seed: int = 0):
     """The encoder of ``path`` (save_encoder format), or a seeded random ``preset`` for "random"."""
-    import torch
-
     if path == "random":
         torch.manual_seed(seed)
         return SequenceEncoder(get_encoder_config(preset)).eval()
-
     return load_encoder(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from seqclr.augment.spec import OP_NAMES, PRESETS, is_spec_file, load_spec
+from seqclr.config import ConfigIO
 from seqclr.data.source_names import SYNTHETIC_SOURCES
 
 BACKENDS = ("torch", "imgaug")
@@ -13,13 +14,14 @@ MAX_SAMPLES = 32  # rows of the views; the images and the draws of the first n n
 
 
 @dataclass
-class ExplorerParams:
+class ExplorerParams(ConfigIO):
     """source: a data source name (embedded renderer) or a path to an LMDB folder / tsv file.
     split: which font split the embedded renderer draws from.
     n_samples: word images shown (1..32; "more samples" adds rows, keeping the rows shown);
     seed: picks the images and the augmentation draws.
-    preset: the augmentation pipeline to start from: a preset name or a spec file (.yaml / .yml,
-    as "save spec" writes); disable_ops: its operations turned off.
+    augmentation: the augmentation pipeline to start from: a preset name or a spec file (.yaml /
+    .yml, as "save spec" writes), as ``augmentation`` of the pretraining and recognizer configs;
+    disable_ops: its operations turned off.
     spec_file: where the "save spec" button writes the current spec (the text box's first value;
     relative paths from the working directory, the repository root in a checkout).
     backends: "torch" (ours, batched) and/or "imgaug" (the reference, needs seqclr[reference]).
@@ -28,11 +30,14 @@ class ExplorerParams:
     output_dir: where the static figures are saved ("" = not saved).
     """
 
+    # old name -> new name, read until the next release (seqclr.config.upgrade_keys)
+    RENAMED = {"preset": "augmentation"}
+
     source: str = "synthetic-handwriting"
     split: str = "train"
     n_samples: int = 3
     seed: int = 0
-    preset: str = "seqclr"
+    augmentation: str = "seqclr"
     disable_ops: list[str] = field(default_factory=list)
     backends: list[str] = field(default_factory=lambda: ["torch", "imgaug"])
     height: int = 32
@@ -46,13 +51,13 @@ class ExplorerParams:
             raise ValueError(f"n_samples must be in 1..{MAX_SAMPLES}, got {self.n_samples}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        if is_spec_file(self.preset):
+        if is_spec_file(self.augmentation):
             try:
-                load_spec(self.preset)
+                load_spec(self.augmentation)
             except ValueError as err:
-                raise ValueError(f"preset: {err}") from None
-        elif self.preset not in PRESETS:
-            raise ValueError(f"preset must be one of {sorted(PRESETS)} or a spec file (.yaml / .yml), got {self.preset!r}")
+                raise ValueError(f"augmentation: {err}") from None
+        elif self.augmentation not in PRESETS:
+            raise ValueError(f"augmentation must be one of {sorted(PRESETS)} or a spec file (.yaml / .yml), got {self.augmentation!r}")
         for op in self.disable_ops:
             if op not in OP_NAMES:
                 raise ValueError(f"disable_ops: unknown operation {op!r}; known: {', '.join(OP_NAMES)}")

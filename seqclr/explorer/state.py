@@ -58,7 +58,7 @@ class ExplorerState:
 
     def __post_init__(self) -> None:
         self.params.validate()
-        spec = get_spec(self.params.preset)  # a preset name or a spec file
+        spec = get_spec(self.params.augmentation)  # a preset name or a spec file
         for op in self.params.disable_ops:
             spec = spec.replace(op, enabled=False)
         self.spec = spec
