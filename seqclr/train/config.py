@@ -11,6 +11,13 @@ Configs come from plain dicts (YAML files, notebook widgets, CLI overrides) thro
 and wrong types, then :meth:`PretrainConfig.validate` checks values. Every error names the key,
 the value and, when given, the source (file) it came from.
 
+Data speak the recognizers' dialect (:mod:`seqclr.train.config_fields`): ``data`` names the
+source, ``train_source`` holds the reader's arguments (its file or folder included:
+``{root: data/iam, split_file: ...}``, ``{path: outputs/packed/x}`` for a pack) and
+``train_size`` the number of images. The old data_root / data_options / data_split / data_size
+are read until the next release (``PretrainConfig.RENAMED``), as is a checkpoint's config that
+still has them.
+
 A method preset carries its whole recipe: ``augmentation=None`` (the default) means the method's
 own augmentation (``METHOD_AUGMENTATION`` next to ``METHOD_PRESETS``: SimCLR's augmentations for
 ``simclr`` / ``simclr-contextual``, the SeqCLR pipeline for ``seqclr-*``); an explicit preset
