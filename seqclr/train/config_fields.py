@@ -42,7 +42,7 @@ class DataFields:
     images over ``charset``."""
 
     data: str  # a source name (seqclr.data.source_names); each config states its own set and default
-    data_seed: int = 0
+    data_seed: int = 0  # seeds a synthetic source (its words and renderings)
     train_source: dict = field(default_factory=dict)  # build_source arguments (a real source: its path / root)
     train_size: int | None  # synthetic: images rendered; real data: first n (None = all)
     charset: str = "english95"
