@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,10 @@ from PIL import Image
 from seqclr.evaluate import FinetuneConfig
 from seqclr.evaluate.data import build_split
 from seqclr.evaluate.protocol import run_protocol
-from seqclr.evaluate.recognizer_file import FORMAT, load_recognizer, read_images
+from seqclr.data.charset import get_charset
+from seqclr.evaluate.recognizer_file import FORMAT, load_recognizer, read_images, read_recognizer_file, save_recognizer
+from seqclr.models.encoder import SequenceEncoder, get_encoder_config
+from seqclr.models.prediction import build_recognizer
 from seqclr.train.checkpoint import CheckpointError
 from tests.test_evaluate_protocols import SMALL as PROTOCOL_SMALL
 
@@ -51,7 +55,7 @@ def test_run_writes_a_weights_only_recognizer_file(run):
     assert path.is_file() and result.summary["recognizer"] == str(path)
     payload = torch.load(path, weights_only=True)
     assert payload["format"] == FORMAT
-    assert payload["decoder"] == "ctc" and payload["feature"] == "H"
+    assert payload["decoder"] == "ctc" and payload["representation"] == "H" and "feature" not in payload
     assert payload["charset"]["name"] == "english95"
     assert payload["preprocessing"]["width"] == 48 and payload["preprocessing"]["height"] == 32
     assert payload["preprocessing"]["keep_ratio"] is False
@@ -77,6 +81,31 @@ def test_loaded_recognizer_predicts_identically(run):
     assert loaded.predict(images) == result.model.predict(images)
     raw = _word_images()
     assert loaded.read(raw) == result.model.read(raw)  # save_recognizer attached the preprocessing
+
+
+def test_a_file_written_before_the_rename_still_loads(tmp_path):
+    """A recognizer file of before the rename holds the representation under ``feature``: it loads
+    (quietly) as ``representation`` and reads the same; a new save writes ``representation``."""
+    torch.manual_seed(0)
+    model = build_recognizer(SequenceEncoder(get_encoder_config("tiny")), "ctc", get_charset("english95"), "V").eval()
+    new = save_recognizer(tmp_path / "new.pt", model)
+    payload = torch.load(new, weights_only=True)
+    assert payload["representation"] == "V" and "feature" not in payload
+    payload["feature"] = payload.pop("representation")  # the file as written before the rename
+    old = tmp_path / "old.pt"
+    torch.save(payload, old)
+    assert read_recognizer_file(old)["representation"] == "V"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load_recognizer(old)
+    assert loaded.representation == "V" and loaded.decoder.in_dim == model.decoder.in_dim
+    raw = _word_images()
+    assert loaded.read(raw) == load_recognizer(new).read(raw) == model.read(raw)
+    images = torch.rand(2, 1, 32, 100)
+    with torch.no_grad():
+        assert torch.equal(loaded.decoder(loaded.features(images)[0]), model.decoder(model.features(images)[0]))
+    resaved = torch.load(save_recognizer(tmp_path / "resaved.pt", loaded), weights_only=True)
+    assert resaved["representation"] == "V" and "feature" not in resaved
 
 
 def test_truncated_and_foreign_files_are_refused(run, tmp_path):

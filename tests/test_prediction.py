@@ -194,16 +194,17 @@ def tiny_encoder():
     return SequenceEncoder(get_encoder_config("tiny"))
 
 
-@pytest.mark.parametrize("feature", ["V", "H", "HV"])
+@pytest.mark.parametrize("representation", ["V", "H", "HV"])
 @pytest.mark.parametrize("kind", ["ctc", "attention"])
-def test_recognizer_features_loss_and_predict(tiny_encoder, feature, kind):
+def test_recognizer_features_loss_and_predict(tiny_encoder, representation, kind):
     cs = get_charset("case_insensitive36")
     kw = {"hidden": 16, "max_len": 5} if kind == "attention" else {}
-    rec = build_recognizer(tiny_encoder, kind, cs, feature, **kw)
-    assert rec.decoder.in_dim == tiny_encoder.representation_dim(feature)
+    rec = build_recognizer(tiny_encoder, kind, cs, representation, **kw)
+    assert rec.decoder.in_dim == tiny_encoder.representation_dim(representation)
+    assert rec.representation == representation
     images = torch.rand(2, 1, 32, 48)
     feats, lengths = rec.features(images)
-    assert feats.shape == (2, 13, tiny_encoder.representation_dim(feature)) and lengths.tolist() == [13, 13]
+    assert feats.shape == (2, 13, tiny_encoder.representation_dim(representation)) and lengths.tolist() == [13, 13]
     loss = rec.loss(images, ["Ab1", "z"])  # case-insensitive charset lowercases
     assert torch.isfinite(loss)
     rec.eval()
@@ -227,11 +228,40 @@ def test_recognizer_checks_dimensions_and_charset(tiny_encoder):
         Recognizer(tiny_encoder, CTCDecoder(7, len(ABC)), "H", ABC)
     with pytest.raises(ValueError, match="classes"):
         Recognizer(tiny_encoder, CTCDecoder(tiny_encoder.representation_dim("H"), 3), "H", ABC)
-    with pytest.raises(ValueError, match="feature"):
+    with pytest.raises(ValueError, match="representation 'X'"):
         build_recognizer(tiny_encoder, "ctc", ABC, "X")
+    with pytest.raises(ValueError, match="representation 'X'"):
+        Recognizer(tiny_encoder, CTCDecoder(tiny_encoder.representation_dim("H"), len(ABC)), "X", ABC)
     rec = build_recognizer(tiny_encoder, "ctc", ABC, "H")
     with pytest.raises(ValueError, match="not in charset"):
         rec.loss(torch.rand(1, 1, 32, 48), ["q"])
+
+
+def test_feature_keyword_is_the_deprecated_name_of_representation(tiny_encoder):
+    """``feature=`` (the old keyword) of build_recognizer / Recognizer is read for one release with
+    a DeprecationWarning naming ``representation``; both together is a TypeError naming both;
+    ``Recognizer.feature`` reads ``representation`` with a DeprecationWarning."""
+    head = CTCDecoder(tiny_encoder.representation_dim("V"), len(ABC))
+    with pytest.warns(DeprecationWarning, match=r"^build_recognizer: the keyword 'feature' is deprecated, use 'representation'"):
+        rec = build_recognizer(tiny_encoder, "ctc", ABC, feature="V")
+    assert rec.representation == "V" and rec.decoder.in_dim == head.in_dim
+    with pytest.warns(DeprecationWarning, match=r"^Recognizer: the keyword 'feature' is deprecated, use 'representation'"):
+        rec = Recognizer(tiny_encoder, head, feature="V", charset=ABC)
+    assert rec.representation == "V"
+    with pytest.warns(DeprecationWarning, match=r"Recognizer.feature is deprecated, use Recognizer.representation"):
+        assert rec.feature == "V"
+    for make in (
+        lambda: build_recognizer(tiny_encoder, "ctc", ABC, "V", feature="V"),
+        lambda: build_recognizer(tiny_encoder, "ctc", ABC, representation="H", feature="V"),
+        lambda: Recognizer(tiny_encoder, head, representation="V", feature="V"),
+    ):
+        with pytest.raises(TypeError, match=r"'feature' and 'representation' are the same argument"):
+            make()
+    with warnings.catch_warnings():  # the new keyword, positional or named, and the default: no warning
+        warnings.simplefilter("error")
+        assert build_recognizer(tiny_encoder, "ctc", ABC, representation="HV").representation == "HV"
+        assert Recognizer(tiny_encoder, head, "V", ABC).representation == "V"
+        assert build_recognizer(tiny_encoder, "ctc", ABC).representation == "H"
 
 
 def test_freeze_encoder_keeps_eval_mode_and_no_grad():

@@ -28,7 +28,7 @@ from seqclr.evaluate.embeddings import EMBEDDING_MAPPINGS
 from seqclr.evaluate.notebook import EmbeddingsParams, ResultsParams
 from seqclr.metrics import METRIC_NAMES
 from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS
-from seqclr.models.prediction import DECODERS, FEATURES
+from seqclr.models.prediction import DECODERS
 from seqclr.notebook_params import params_class
 from seqclr.train.config import PretrainConfig
 from seqclr.train.optimization import LR_SCHEDULES, OPTIMIZERS
@@ -63,7 +63,7 @@ VOCABULARY = {
 KNOWN_COPIES: dict[str, set] = {}  # module -> sets it may spell out (none left)
 
 _RECOGNIZER = {
-    "data": SOURCE_NAMES, "decoder": DECODERS, "representation": FEATURES, "encoder": ENCODERS, "charset": CHARSETS,
+    "data": SOURCE_NAMES, "decoder": DECODERS, "representation": REPRESENTATIONS, "encoder": ENCODERS, "charset": CHARSETS,
     "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES, "device": DEVICES, "logger": LOGGERS,
 }
 # config class -> field -> the set its values come from (None allowed where the field is Optional)
@@ -110,13 +110,15 @@ def test_derived_sets_are_the_owners():
     import seqclr.evaluate.report as report
     import seqclr.evaluate.study as study
     import seqclr.explorer.params as explorer
+    import seqclr.models.prediction as prediction
     import seqclr.train.config as tcfg
 
     assert METHODS == tuple(METHOD_PRESETS) and set(MAPPINGS) < set(MODEL_MAPPINGS)
     assert {p["mapping"] for p in METHOD_PRESETS.values()} <= set(MODEL_MAPPINGS)
     assert {p["head"] for p in METHOD_PRESETS.values()} <= set(HEADS)
     assert {p["representation"] for p in METHOD_PRESETS.values()} <= set(REPRESENTATIONS)
-    assert FEATURES is REPRESENTATIONS and set(SYNTHETIC_SOURCES) < set(SOURCE_NAMES)
+    assert ecfg.REPRESENTATIONS is REPRESENTATIONS and set(SYNTHETIC_SOURCES) < set(SOURCE_NAMES)
+    assert not hasattr(prediction, "FEATURES")  # the alias is gone: one name, REPRESENTATIONS
     assert tcfg.AUGMENTATIONS is AUGMENTATION_PRESETS and set(ecfg.AUGMENTATIONS) == {*AUGMENTATION_PRESETS, NO_AUGMENTATION}
     assert ecfg.DATA_SOURCES is SOURCE_NAMES and tcfg.DATA_SOURCES == PRETRAIN_SOURCES
     assert report.METRICS is METRIC_NAMES and set(METHODS) <= set(report.METHOD_ORDER)

@@ -36,8 +36,8 @@ from seqclr.augment.spec import AUGMENTATION_PRESETS, NO_AUGMENTATION, check_aug
 from seqclr.config import ConfigIO, upgrade_keys
 from seqclr.data.fonts import SPLITS
 from seqclr.data.source_names import SOURCE_NAMES
-from seqclr.models.encoder import ENCODER_PRESETS
-from seqclr.models.prediction import DECODERS, FEATURES
+from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS
+from seqclr.models.prediction import DECODERS
 from seqclr.train.config_fields import DataFields, HardwareFields, OptimizationFields, RunFields, one_of
 from seqclr.train.optimization import LR_SCHEDULES
 
@@ -119,7 +119,7 @@ class RecognizerTrainConfig(RunFields, HardwareFields, OptimizationFields, DataF
     checkpoint: str = ""  # encoder file of seqclr.train.checkpoint.save_encoder; "" / "random" = random init
     encoder: str = "tiny"  # ENCODER_PRESETS name, used for random init only
     decoder: Literal[DECODERS] = "ctc"
-    representation: Literal[FEATURES] = "H"  # the encoder's representation the decoder reads: V | H | HV
+    representation: Literal[REPRESENTATIONS] = "H"  # the encoder's representation the decoder reads: V | H | HV
     attention_hidden: int = 256
     max_len: int = 25  # attention decoding length
     # decoder-training recipe (appendix D: batch 256, 50K iterations, lr / 10 at 60/80%; the lr value
@@ -189,7 +189,7 @@ class RecognizerTrainConfig(RunFields, HardwareFields, OptimizationFields, DataF
             raise bad("checkpoint", "an encoder file, '' or 'random'")
         one_of(self, bad, "encoder", tuple(ENCODER_PRESETS))
         one_of(self, bad, "decoder", DECODERS)
-        one_of(self, bad, "representation", FEATURES)
+        one_of(self, bad, "representation", REPRESENTATIONS)
         if self.attention_hidden < 1:
             raise bad("attention_hidden", ">= 1")
         if self.max_len < 1:

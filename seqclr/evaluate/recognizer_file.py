@@ -14,7 +14,8 @@ written atomically (temp file + fsync + ``os.replace``), loadable with
 - ``digest``: SHA-256 of ``state_dict`` (:func:`seqclr.train.checkpoint.state_digest`);
 - ``encoder_config``: the EncoderConfig fields (including ``input_norm``);
 - ``decoder``: "ctc" | "attention"; ``decoder_options``: {} or {"hidden", "max_len"};
-- ``feature``: the representation the decoder reads, "V" | "H" | "HV";
+- ``representation``: the representation the decoder reads, "V" | "H" | "HV" (a file written
+  before the rename has it under ``feature``, its old name: read as ``representation``);
 - ``charset``: {"name", "symbols", "case_sensitive"} (the symbols themselves, not only the name);
 - ``preprocessing``: {"height", "width", "keep_ratio", "pad_value", "grayscale": True,
   "scale": "[0, 1], 1 = white"}, the arguments of seqclr.data.preprocess.resize_word;
@@ -46,7 +47,7 @@ from seqclr.train.checkpoint import CheckpointError, atomic_torch_save, state_di
 
 FORMAT = "seqclr-recognizer-v1"
 FILENAME = "recognizer.pt"
-_KEYS = ("state_dict", "digest", "encoder_config", "decoder", "decoder_options", "feature", "charset", "preprocessing")
+_KEYS = ("state_dict", "digest", "encoder_config", "decoder", "decoder_options", "representation", "charset", "preprocessing")
 
 
 def preprocessing_of(cfg: Any = None, dataset: Any = None) -> dict:
@@ -98,7 +99,7 @@ def save_recognizer(path: str | os.PathLike, model, cfg: Any = None, preprocessi
         "encoder_config": encoder.cfg.to_dict(),
         "decoder": kind,
         "decoder_options": options,
-        "feature": str(model.feature),
+        "representation": str(model.representation),
         "charset": {"name": str(cs.name), "symbols": str(cs.symbols), "case_sensitive": bool(cs.case_sensitive)},
         "preprocessing": prep,
         "case_sensitive": bool(case_sensitive),
@@ -114,8 +115,9 @@ def save_recognizer(path: str | os.PathLike, model, cfg: Any = None, preprocessi
 
 
 def read_recognizer_file(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """The checked payload of a recognizer file; CheckpointError naming ``path`` when it is
-    missing, unreadable (truncated, corrupt), of another format or fails its digest."""
+    """The checked payload of a recognizer file (an old file's ``feature`` key read as
+    ``representation``); CheckpointError naming ``path`` when it is missing, unreadable
+    (truncated, corrupt), of another format or fails its digest."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such recognizer file")
@@ -127,6 +129,8 @@ def read_recognizer_file(path: str | os.PathLike, map_location: str | torch.devi
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path}: not a seqclr recognizer file (format {FORMAT!r} expected, found {found!r})")
+    if "feature" in payload and "representation" not in payload:  # written before the rename
+        payload["representation"] = payload.pop("feature")
     missing = [k for k in _KEYS if k not in payload]
     if missing:
         raise CheckpointError(f"{path}: recognizer file lacks {missing}")
@@ -145,7 +149,7 @@ def load_recognizer(path: str | os.PathLike, map_location: str | torch.device = 
         charset = Charset(cs["symbols"], name=cs["name"], case_sensitive=cs["case_sensitive"])
         encoder = SequenceEncoder(EncoderConfig(**payload["encoder_config"]))
         encoder.pretrain_config = payload.get("pretrain_config")
-        model = build_recognizer(encoder, payload["decoder"], charset, payload["feature"], **payload["decoder_options"])
+        model = build_recognizer(encoder, payload["decoder"], charset, payload["representation"], **payload["decoder_options"])
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__

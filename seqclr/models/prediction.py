@@ -26,8 +26,7 @@ from seqclr.data.reading import read_images
 from seqclr.models.encoder import REPRESENTATIONS, EncoderOutput, SequenceEncoder
 from seqclr.models.sequence_modeling import lengths_to_mask
 
-DECODERS = ("ctc", "attention")
-FEATURES = REPRESENTATIONS  # a decoder reads one of the encoder's representations
+DECODERS = ("ctc", "attention")  # a decoder reads one of the encoder's REPRESENTATIONS
 CTC_BLANK = 0
 ATTN_GO, ATTN_EOS = 0, 1
 
@@ -299,6 +298,27 @@ class AttentionDecoder(nn.Module):
         return out
 
 
+def _representation_arg(where: str, representation: str | None, feature: str | None) -> str:
+    """The representation a decoder reads: ``representation``, else the deprecated keyword
+    ``feature`` (its old name, read for one release with a DeprecationWarning), else "H".
+    Both given is a TypeError naming both; a name not in REPRESENTATIONS a ValueError."""
+    if feature is not None:
+        if representation is not None:
+            raise TypeError(
+                f"{where}: 'feature' and 'representation' are the same argument ('feature' is its old name): "
+                "give only 'representation'"
+            )
+        warnings.warn(
+            f"{where}: the keyword 'feature' is deprecated, use 'representation' (the old name is read until the next release)",
+            DeprecationWarning, stacklevel=3,
+        )  # fmt: skip
+        representation = feature
+    representation = "H" if representation is None else representation
+    if representation not in REPRESENTATIONS:
+        raise ValueError(f"{where}: representation {representation!r} not in {REPRESENTATIONS}")
+    return representation
+
+
 def build_decoder(kind: str, in_dim: int, n_classes: int, **kwargs) -> nn.Module:
     """"ctc" -> CTCDecoder, "attention" -> AttentionDecoder(**kwargs: hidden, max_len)."""
     if kind == "ctc":
@@ -311,7 +331,8 @@ def build_decoder(kind: str, in_dim: int, n_classes: int, **kwargs) -> nn.Module
 
 
 class Recognizer(nn.Module):
-    """Encoder f(.) + text decoder on F in {V, H, (H, V)} ("V", "H", "HV").
+    """Encoder f(.) + text decoder on F in {V, H, (H, V)}: ``representation`` "V", "H" or "HV"
+    (``feature``, its old keyword, is read for one release with a DeprecationWarning).
 
     ``charset`` (a seqclr.data.charset.Charset) turns labels into ids and ids back into strings.
     ``freeze_encoder()`` implements the decoder-evaluation protocol: the encoder's parameters stop
@@ -319,19 +340,35 @@ class Recognizer(nn.Module):
     batch-norm running statistics never move; its forward runs under no_grad.
     """
 
-    def __init__(self, encoder: SequenceEncoder, decoder: nn.Module, feature: str = "H", charset=None) -> None:
+    def __init__(
+        self,
+        encoder: SequenceEncoder,
+        decoder: nn.Module,
+        representation: str | None = None,
+        charset=None,
+        *,
+        feature: str | None = None,
+    ) -> None:
         super().__init__()
-        if feature not in FEATURES:
-            raise ValueError(f"Recognizer: feature {feature!r} not in {FEATURES}")
-        dim = encoder.representation_dim(feature)
+        representation = _representation_arg("Recognizer", representation, feature)
+        dim = encoder.representation_dim(representation)
         if getattr(decoder, "in_dim", dim) != dim:
-            raise ValueError(f"Recognizer: decoder expects {decoder.in_dim}-dim frames, encoder's {feature} has {dim}")
+            raise ValueError(f"Recognizer: decoder expects {decoder.in_dim}-dim frames, encoder's {representation} has {dim}")
         if charset is not None and getattr(decoder, "n_classes", len(charset)) != len(charset):
             raise ValueError(
                 f"Recognizer: decoder has {decoder.n_classes} classes, charset {charset.name!r} has {len(charset)}"
             )
-        self.encoder, self.decoder, self.feature, self.charset = encoder, decoder, feature, charset
+        self.encoder, self.decoder, self.representation, self.charset = encoder, decoder, representation, charset
         self.encoder_frozen = False
+
+    @property
+    def feature(self) -> str:
+        """Deprecated: the former name of ``representation`` (read for one release)."""
+        warnings.warn(
+            "Recognizer.feature is deprecated, use Recognizer.representation (the old name is read until the next release)",
+            DeprecationWarning, stacklevel=2,
+        )  # fmt: skip
+        return self.representation
 
     def freeze_encoder(self) -> "Recognizer":
         self.encoder_frozen = True
@@ -353,7 +390,7 @@ class Recognizer(nn.Module):
                 out: EncoderOutput = self.encoder(images, widths)
         else:
             out = self.encoder(images, widths)
-        return out.representation(self.feature), out.lengths
+        return out.representation(self.representation), out.lengths
 
     def encode_labels(self, labels: Sequence[str] | Sequence[Sequence[int]]) -> list[list[int]]:
         """Charset ids of string labels (id lists pass through)."""
@@ -412,10 +449,16 @@ class Recognizer(nn.Module):
 
 
 def build_recognizer(
-    encoder: SequenceEncoder, decoder: str, charset, feature: str = "H", **decoder_kwargs
+    encoder: SequenceEncoder,
+    decoder: str,
+    charset,
+    representation: str | None = None,
+    *,
+    feature: str | None = None,
+    **decoder_kwargs,
 ) -> Recognizer:
-    """Recognizer with a fresh ``decoder`` ("ctc" | "attention") sized for ``feature`` and ``charset``."""
-    if feature not in FEATURES:
-        raise ValueError(f"build_recognizer: feature {feature!r} not in {FEATURES}")
-    head = build_decoder(decoder, encoder.representation_dim(feature), len(charset), **decoder_kwargs)
-    return Recognizer(encoder, head, feature=feature, charset=charset)
+    """Recognizer with a fresh ``decoder`` ("ctc" | "attention") sized for ``representation`` (one
+    of REPRESENTATIONS, default "H"; ``feature`` is its deprecated old name) and ``charset``."""
+    representation = _representation_arg("build_recognizer", representation, feature)
+    head = build_decoder(decoder, encoder.representation_dim(representation), len(charset), **decoder_kwargs)
+    return Recognizer(encoder, head, representation, charset=charset)
