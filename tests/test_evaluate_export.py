@@ -95,8 +95,31 @@ def test_metadata_makes_the_file_usable_alone(exported, ctc_file):
     assert meta["seqclr.frames"] == "floor(W / 4) + 1" and meta["seqclr.source"] == "recognizer.pt"
     assert meta["seqclr.encoder_config"]["hidden"] == 64
     assert meta["seqclr.weights_sha256"] == torch.load(ctc_file, weights_only=True)["digest"]
+    assert meta["seqclr.representation"] == "HV" and "seqclr.feature" not in meta
     raw = _word_arrays()  # any sizes: resized by the metadata's preprocessing
     assert export.OnnxRecognizer(path).read(raw, batch_size=2) == model.read(raw)
+
+
+def test_an_export_of_before_the_rename_is_still_understood(exported, tmp_path):
+    """A file exported before the rename holds ``seqclr.feature``: onnx_metadata (and so
+    OnnxRecognizer) reads it as ``seqclr.representation``; the file reads the same."""
+    import onnx
+
+    model, path = exported
+    proto = onnx.load(str(path))
+    for prop in proto.metadata_props:
+        if prop.key == "seqclr.representation":
+            prop.key = "seqclr.feature"  # the key as exported before the rename
+    old = tmp_path / "old.onnx"
+    old.write_bytes(proto.SerializeToString())
+    assert "seqclr.feature" in {p.key for p in onnx.load(str(old)).metadata_props}
+    meta = export.onnx_metadata(old)
+    assert meta["seqclr.representation"] == "HV" and "seqclr.feature" not in meta
+    assert meta == export.onnx_metadata(path)
+    raw = _word_arrays()
+    reader = export.OnnxRecognizer(old)
+    assert reader.metadata["seqclr.representation"] == "HV"
+    assert reader.read(raw) == export.OnnxRecognizer(path).read(raw) == model.read(raw)
 
 
 def test_verify_reports_the_largest_logit_difference(exported):

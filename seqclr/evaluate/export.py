@@ -15,9 +15,10 @@ Greedy decoding (argmax per frame, merge repeats, drop blanks) is the caller's
 (:class:`OnnxRecognizer` does it in numpy). The file stands alone: its ``metadata_props`` hold
 ``seqclr.format`` (``seqclr-onnx-v1``), ``seqclr.charset`` and ``seqclr.preprocessing`` (JSON:
 the symbols; height, width, keep_ratio, pad_value of seqclr.data.preprocess.resize_word),
-``seqclr.decoder`` ("ctc"), ``seqclr.blank`` ("0"), ``seqclr.frames``, ``seqclr.feature``,
+``seqclr.decoder`` ("ctc"), ``seqclr.blank`` ("0"), ``seqclr.frames``, ``seqclr.representation``,
 ``seqclr.encoder_config``, ``seqclr.weights_sha256`` and ``seqclr.version``
-(:func:`onnx_metadata` reads them back).
+(:func:`onnx_metadata` reads them back; a file exported before the rename has
+``seqclr.feature``, read as ``seqclr.representation``).
 
 After writing, the command checks the file with onnxruntime against torch on a few images (the
 given ones, else words drawn with PIL's default font) at two widths (the saved width and twice
@@ -124,7 +125,7 @@ def export_metadata(recognizer) -> dict[str, str]:
         "seqclr.charset": json.dumps({"name": cs.name, "symbols": cs.symbols, "case_sensitive": cs.case_sensitive}),
         "seqclr.preprocessing": json.dumps(recognizer.preprocessing),
         "seqclr.frames": frames,
-        "seqclr.feature": str(recognizer.feature),
+        "seqclr.representation": str(recognizer.representation),
         "seqclr.encoder_config": json.dumps(enc.cfg.to_dict()),
         "seqclr.weights_sha256": state_digest(recognizer.state_dict()),
         "seqclr.source": Path(_name(recognizer)).name,
@@ -158,7 +159,8 @@ def export_onnx(recognizer, path: str | os.PathLike, opset: int = OPSET) -> Path
 
 
 def onnx_metadata(path: str | os.PathLike) -> dict:
-    """The ``metadata_props`` of an exported file, JSON values decoded; ExportError when the file
+    """The ``metadata_props`` of an exported file, JSON values decoded (an older export's
+    ``seqclr.feature`` under its new name ``seqclr.representation``); ExportError when the file
     is not a seqclr ONNX export."""
     onnx, _ = require_onnx()
     try:
@@ -168,6 +170,8 @@ def onnx_metadata(path: str | os.PathLike) -> dict:
         raise ExportError(f"{path}: unreadable ONNX file: {type(err).__name__}: {detail}") from err
     if props.get("seqclr.format") != ONNX_FORMAT:
         raise ExportError(f"{path}: not a seqclr ONNX export (metadata seqclr.format {ONNX_FORMAT!r} expected)")
+    if "seqclr.feature" in props and "seqclr.representation" not in props:  # exported before the rename
+        props["seqclr.representation"] = props.pop("seqclr.feature")
     out: dict = {}
     for key, value in props.items():
         try:
