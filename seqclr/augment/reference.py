@@ -28,6 +28,7 @@ def import_imgaug():
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # lazy: imgaug (extra [reference]) needs numpy<2 and is not installed on GPU machines
             import imgaug.augmenters as iaa  # noqa: PLC0415
     except ImportError as exc:  # also raised when sys.modules['imgaug'] is None
         raise ImportError(
@@ -41,7 +42,7 @@ def _fixed_array_param(values: np.ndarray):
     """An imgaug StochasticParameter that always returns ``values`` (reshaped to the
     requested size): lets us drive PerspectiveTransform / PiecewiseAffine with known
     jitter while the rest of imgaug's code runs unchanged."""
-    import imgaug.parameters as iap  # noqa: PLC0415
+    import imgaug.parameters as iap  # noqa: PLC0415  # lazy: optional imgaug, as in import_imgaug
 
     class _Fixed(iap.StochasticParameter):
         def __init__(self, arr: np.ndarray) -> None:
@@ -97,7 +98,7 @@ def _op_augmenter(op: OpSpec):
 def _random_resized_crop(iaa, scale, ratio):
     """SimCLR's random resized crop (no imgaug equivalent) as an imgaug Lambda with the
     same fraction-space sampling as the torch backend."""
-    import cv2  # noqa: PLC0415
+    import cv2  # noqa: PLC0415  # lazy: opencv comes with the optional extra [reference]
 
     def func(images, random_state, parents, hooks):
         out = []
@@ -217,7 +218,7 @@ def imgaug_op(name: str, **fixed: Any):
 
 def _crop_resize(img: np.ndarray, x0: float, y0: float, cw: float, ch: float) -> np.ndarray:
     """Crop the box (fractions, rounded to whole pixels) and resize it bilinearly."""
-    import cv2  # noqa: PLC0415
+    import cv2  # noqa: PLC0415  # lazy: opencv comes with the optional extra [reference]
 
     h, w = img.shape[:2]
     a, b = int(round(x0 * w)), int(round(y0 * h))

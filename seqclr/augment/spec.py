@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import yaml
+
 Range = tuple[float, float]
 
 COMPOSITIONS = ("some_of", "sequential")
@@ -395,8 +397,6 @@ def spec_yaml(spec: AugmentSpec, path: str | Path = "spec.yaml") -> str:
     """The text of a spec file: a comment on how to use it, then :meth:`AugmentSpec.to_dict`
     (op order kept, ranges as ``[low, high]``; floats written exactly, so loading gives back an
     equal spec)."""
-    import yaml
-
     body = yaml.safe_dump(spec.to_dict(), sort_keys=False, default_flow_style=None)
     return _SPEC_FILE_HEADER.format(path=path) + body
 
@@ -414,8 +414,6 @@ def save_spec(spec: AugmentSpec, path: str | Path) -> Path:
 def load_spec(path: str | Path) -> AugmentSpec:
     """The spec in a spec file, validated like any spec; every error names the file and the key
     (``ops.<op>``, ``ops.<op>.<param>``) or value at fault."""
-    import yaml
-
     path = Path(path)
     try:
         text = path.read_text()

@@ -18,6 +18,9 @@ processes at once (one more table row).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing as mp
+import os
 import time
 import warnings
 
@@ -29,6 +32,11 @@ from seqclr.augment.plan import fixed_params, sample_params
 from seqclr.augment.reference import apply_imgaug_op, build_imgaug, import_imgaug
 from seqclr.augment.spec import get_spec
 from seqclr.benchmark.timing import rate, sync
+
+try:  # comes with umap-learn / scikit-learn (extra [notebooks]); without it BLAS keeps its threads
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    threadpool_limits = None
 
 # one op at a time, at mid-range parameters: (imgaug fixed kwargs, our fixed_params values of the op)
 _PER_OP = {
@@ -57,11 +65,7 @@ def _one_blas_thread():
     """A context in which numpy/scipy's BLAS (skimage's piecewise affine) runs one thread:
     imgaug's best single-process speed, and a fair per-core reference (threadpoolctl when
     installed, else a no-op)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with umap-learn / scikit-learn
-        import contextlib
-
+    if threadpool_limits is None:  # pragma: no cover
         return contextlib.nullcontext()
     return threadpool_limits(limits=1)
 
@@ -80,7 +84,7 @@ def _imgaug_worker(args: tuple) -> float:
     spec, images, seconds, seed = args
 
     import_imgaug()
-    import cv2
+    import cv2  # lazy: opencv comes with imgaug's optional extra [reference]
 
     cv2.setNumThreads(1)
     aug = build_imgaug(get_spec(spec))
@@ -97,10 +101,6 @@ def _imgaug_worker(args: tuple) -> float:
 
 def imgaug_processes_rate(images: np.ndarray, processes: int, spec: str = "seqclr", seconds: float = 3.0) -> float:
     """imgaug on ``processes`` worker processes at once (a DataLoader's workers): total images/s."""
-    import multiprocessing as mp
-
-    import os
-
     # fresh interpreters with one BLAS/OpenMP thread each: the processes are the parallelism
     ctx = mp.get_context("spawn")
     keys = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")

@@ -14,20 +14,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
+
+import torch
+
+from seqclr.contrastive.loss import seqclr_nce_loss
 
 DEFAULT_SIZES = (1024, 4096, 16384, 26624)
 
 
 def _worker(mode: str, m: int, dim: int, chunk: int, device: str, threads: int) -> dict:
-    import resource
-
-    import torch
-
-    from seqclr.contrastive.loss import seqclr_nce_loss  # lazy: torch, only in the measuring subprocess
-
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(0)
     za = torch.randn(m, dim, generator=g).to(device).requires_grad_()
@@ -57,8 +56,6 @@ def measure(mode: str, m: int, dim: int = 128, chunk: int = 1024, device: str = 
     """{"seconds", "peak_bytes", "loss"} (or {"error"}) of one forward + backward. isolate: in a
     fresh subprocess (the only way to read a CPU peak); in-process the CPU peak is None."""
     if not isolate:
-        import torch
-
         before = torch.get_num_threads()
         try:
             r = _worker(mode, m, dim, chunk, device, threads)

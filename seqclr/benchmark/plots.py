@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
 from seqclr.benchmark.config import BenchmarkConfig
 from seqclr.config import upgrade_keys
 
 
 def results_figure(res: dict):
     """Three panels: images/s per stage (log scale), loss time per mapping, ablation speedups."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=(13, 3.8), dpi=100)
     FigureCanvasAgg(fig)
     ax1, ax2, ax3 = fig.subplots(1, 3)

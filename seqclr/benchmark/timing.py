@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 # Dense (no sparsity) tensor-core peaks in FLOP/s from the vendors' data sheets, by precision.
 GPU_PEAKS: dict[str, dict[str, float]] = {
@@ -67,8 +68,6 @@ def count_flops(fn: Callable[[], object]) -> int:
     """FLOPs of one call of ``fn`` by torch.utils.flop_counter (matmuls, convolutions, attention;
     elementwise work is not counted). cuDNN is switched off meanwhile so the LSTM runs as counted
     matmuls instead of one opaque cuDNN kernel."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     counter = FlopCounterMode(display=False)
     with torch.backends.cudnn.flags(enabled=False), counter:
         fn()

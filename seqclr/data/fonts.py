@@ -18,7 +18,9 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+import fontpkg
 import numpy as np
+from fontTools.ttLib import TTFont  # fonttools ships with matplotlib
 from PIL import Image, ImageDraw, ImageFont
 
 from seqclr.data.charset import get_charset
@@ -157,8 +159,6 @@ def glyph_coverage(path: str | Path) -> frozenset[str]:
     Read from the font tables (no rendering for TrueType outlines): in the cmap, with an outline
     (space excepted), and for a lowercase letter not an alias of its capital.
     """
-    from fontTools.ttLib import TTFont  # fonttools ships with matplotlib
-
     with TTFont(str(path), lazy=True) as tt:
         cmap = tt.getBestCmap() or {}
         glyf = tt["glyf"] if "glyf" in tt else None
@@ -202,8 +202,6 @@ def split_faces(style: str, split: str) -> tuple[FontFace, ...]:
 def family_faces(families: tuple[str, ...], what: str = "") -> tuple[FontFace, ...]:
     """The installed faces of ``families`` (static weights below MIN_WEIGHT left out), in a fixed
     order; RuntimeError naming the packages when none is installed (``what`` names the split)."""
-    import fontpkg
-
     fams = fontpkg.families()
     faces = []
     for slug in families:

@@ -53,8 +53,6 @@ def read_images(
     ``recognizer.preprocessing`` (set by load_recognizer / save_recognizer). ``confidence``:
     (text, per-character confidences in [0, 1], one per character) pairs instead, from
     ``recognizer.predict_with_confidence``."""
-    from PIL import Image
-
     prep = preprocessing if preprocessing is not None else getattr(recognizer, "preprocessing", None)
     if prep is None:
         raise ValueError(

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import functools
 
+from wordfreq import top_n_list
+
 from seqclr.data.charset import Charset, get_charset
 
 
 @functools.lru_cache(maxsize=32)
 def _word_list(language: str, n: int, charset: Charset, min_len: int, max_len: int) -> tuple[str, ...]:
-    from wordfreq import top_n_list
-
     try:
         words = top_n_list(language, n)
     except LookupError as err:  # wordfreq raises LookupError for unsupported languages

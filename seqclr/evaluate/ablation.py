@@ -21,6 +21,8 @@ import shutil
 import time
 from pathlib import Path
 
+import torch
+
 from seqclr.data.dataset import WordDataset
 from seqclr.data.synthetic import SyntheticWords
 from seqclr.evaluate.diagnostics import diagnose, load_frozen_encoder, probe_curve
@@ -89,8 +91,6 @@ def run_variant(name: str, out: Path, scale: dict, train_set: list, val_set: lis
 
 def run_ablation(out: str | Path, reference: str | Path, names: list[str] | None = None, scale: dict | None = None,
                  log=print) -> dict:
-    import torch
-
     scale = dict(SCALE, **(scale or {}))
     out, reference = Path(out), Path(reference)
     path = reference / "ablation.json"

@@ -122,7 +122,7 @@ def l2_normalize(z: np.ndarray) -> np.ndarray:
 def umap_2d(z: np.ndarray, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
     """(M, 2) UMAP of the L2-normalized instances (cosine geometry, as the contrastive loss).
     Seeded: the same inputs and seed give the same layout (UMAP then runs single-threaded)."""
-    import umap  # lazy: heavy optional dependency (the embeddings extra), imported only for the figure
+    import umap  # lazy: umap-learn is the optional extra [notebooks], slow to import (numba); only the figure needs it
 
     if len(z) < 4:
         raise ValueError(f"umap_2d: need at least 4 instances, got {len(z)}")
@@ -197,6 +197,7 @@ def save_embeddings(output_dir, summary: dict, umap_png: bytes, neighbour_pngs: 
 
 
 def _char_colors(chars: np.ndarray, top: int = 12) -> tuple[list, list[str]]:
+    # lazy: matplotlib only for the figures; seqclr.evaluate.diagnostics (the ablation's training path) imports this module
     import matplotlib
 
     common = [c for c, _ in Counter(c for c in chars if c != NO_CHAR).most_common(top)]
@@ -209,8 +210,8 @@ def _char_colors(chars: np.ndarray, top: int = 12) -> tuple[list, list[str]]:
 def umap_figure(layouts: dict[str, np.ndarray], inst: dict[str, InstanceSet], top_chars: int = 12):
     """Encoders side by side (columns); row 1 colored by the character under the instance (the
     ``top_chars`` most frequent; others and margins grey), row 2 by position in the word."""
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
+    import matplotlib.pyplot as plt  # lazy: as in _char_colors
+    from matplotlib.lines import Line2D  # lazy: as in _char_colors
 
     names = list(layouts)
     fig, axes = plt.subplots(2, len(names), figsize=(4.0 * len(names), 7.6), squeeze=False)
@@ -243,7 +244,7 @@ def crop(image: np.ndarray, span: Sequence[float], pad: int = 4) -> np.ndarray:
 def neighbours_figure(images: Sequence[np.ndarray], inst: InstanceSet, queries: Sequence[int], neighbours: np.ndarray, title: str = ""):
     """One row per query: its crop (framed), then its nearest neighbours' crops, each captioned
     with the character under it (green: same as the query's)."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: as in _char_colors
 
     k = neighbours.shape[1] if len(queries) else 0
     fig, axes = plt.subplots(max(1, len(queries)), k + 1, figsize=(1.1 * (k + 1), 1.05 * max(1, len(queries))), squeeze=False)

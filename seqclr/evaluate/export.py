@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image, ImageDraw, ImageFont
 from torch import nn
 
 from seqclr import __version__
@@ -214,8 +215,6 @@ class OnnxRecognizer:
 def sample_images(charset, n: int = 3) -> list[np.ndarray]:
     """``n`` uint8 word images (dark ink on white) of different lengths, drawn with PIL's default
     font from words in ``charset`` (the check's images when the user gives none)."""
-    from PIL import Image, ImageDraw, ImageFont
-
     try:
         font = ImageFont.load_default(size=26)
     except TypeError:  # Pillow < 10.1: the fixed bitmap font

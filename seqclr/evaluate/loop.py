@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from seqclr.augment.pipeline import BatchAugment
 from seqclr.data.dataset import collate_words
@@ -118,8 +119,6 @@ class _Monitor:
         self.start = self.window = time.time()
         self.bar = None
         if cfg.progress and log is not None:
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(total=cfg.iterations, desc="train", unit="it", dynamic_ncols=True)
 
     def _say(self, message: str) -> None:
@@ -243,8 +242,6 @@ def evaluate_recognizer(
     )
     rows: list[dict] = []
     if progress:
-        from tqdm.auto import tqdm
-
         loader = tqdm(loader, desc="evaluate", unit="batch", dynamic_ncols=True)
     for batch in loader:
         note_skipped(dataset, batch["skipped"])

@@ -33,6 +33,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+
 from seqclr.config import upgrade_keys
 from seqclr.contrastive.instance_mapping import MAPPINGS
 from seqclr.contrastive.model import METHOD_PRESETS, METHODS
@@ -297,10 +300,9 @@ def wer_figure(rows: Iterable[dict], floor: float = 1e-3, errorbar: str = "sd"):
     mean over seeds with its band: ``errorbar`` "sd" (± one sample std) or "ci" (95% bootstrap
     confidence interval, seeded), named in each panel's title. The supervised baseline is dashed.
     A WER of 0 is drawn at ``floor`` (log axes cannot show 0)."""
-    import matplotlib.pyplot as plt
+    # lazy: seaborn (with pandas) costs ~1.5 s on import and only this figure uses it
     import pandas as pd
     import seaborn as sns
-    from matplotlib.lines import Line2D
 
     if errorbar not in ERRORBARS:
         raise ValueError(f"wer_figure: errorbar must be one of {list(ERRORBARS)}, got {errorbar!r}")
@@ -368,8 +370,6 @@ def error_spans(label: str, prediction: str) -> list[tuple[str, bool]]:
 def predictions_figure(dataset, predictions: Sequence[dict], n: int = 8, errors_first: bool = True):
     """Test images with label and prediction; wrong characters of the prediction in red.
     ``predictions``: rows of predictions.json ({"index", "label", "prediction", "correct"})."""
-    import matplotlib.pyplot as plt
-
     rows = list(predictions)
     if errors_first:
         rows = sorted(rows, key=lambda r: r["label"] == r["prediction"])

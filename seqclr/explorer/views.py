@@ -4,8 +4,10 @@ counter-examples (flip, aggressive horizontal crop)."""
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from seqclr.augment.pipeline import apply, from_uint8, to_uint8
 from seqclr.augment.plan import index_params, sample_params
@@ -69,10 +71,7 @@ def views_figure(
     notes: dict[str, str] | None = None,
 ):
     """Rows: samples. Columns: the original, then views a and b of each backend in ``columns``."""
-    import matplotlib
-
     matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
 
     n, h, w = images.shape
     ncols = 1 + 2 * len(columns)
@@ -102,10 +101,7 @@ def counter_examples_figure(images: np.ndarray, labels: list[str], frames: int, 
         "30% h-crop (cuts chars)": only("crop_aggressive", left=(0.15, 0.15), right=(0.15, 0.15)),
     }
     out = {k: to_uint8(apply(x, sample_params(len(images), s, g))) for k, s in cols.items()}
-    import matplotlib
-
     matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
 
     n, _, w = images.shape
     fig = Figure(figsize=(COLUMN_INCHES * (1 + len(out)) + 0.6, ROW_INCHES * n + 0.5), layout="constrained")

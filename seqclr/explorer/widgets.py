@@ -57,7 +57,7 @@ class ExplorerUI:
     """Widgets bound to an :class:`ExplorerState`. ``ui.widget`` is what the notebook displays."""
 
     def __init__(self, state: ExplorerState) -> None:
-        import ipywidgets as w
+        import ipywidgets as w  # lazy: the optional extra [notebooks]; only inside JupyterLab
 
         self.state = state
         self._w = w

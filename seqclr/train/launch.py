@@ -11,6 +11,7 @@ import socket
 import uuid
 
 import torch
+from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 from seqclr.train.config import PretrainConfig
 from seqclr.train.loop import pretrain
@@ -37,8 +38,6 @@ def launch_local(cfg, nprocs: int | None = None) -> dict:
         nprocs = max(1, torch.cuda.device_count()) if (cfg.device != "cpu" and torch.cuda.is_available()) else 1
     if nprocs == 1:
         return pretrain(cfg)
-    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
-
     lc = LaunchConfig(
         min_nodes=1,
         max_nodes=1,

@@ -35,6 +35,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from seqclr.augment.pipeline import BatchAugment
 from seqclr.augment.view_shift import shift_views
@@ -180,8 +181,6 @@ class _Progress:
     def __init__(self, cfg: PretrainConfig, ctx: D.DistContext, initial: int) -> None:
         self.bar = None
         if ctx.is_main and cfg.progress:
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(total=cfg.iterations, initial=initial, desc="pretrain", unit="step", dynamic_ncols=True)
 
     def update(self, n: int = 1) -> None:
@@ -244,8 +243,9 @@ def read_loss_csv(path: str | Path) -> dict[str, list]:
 
 def plot_loss(path: Path, losses: list[float], title: str = "") -> None:
     """Loss curve (raw and smoothed) as PNG, with the Agg canvas (no pyplot / display needed)."""
+    # lazy: matplotlib only for this plot, keeps `import seqclr.train.loop` (every training run) light
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # lazy: as above
 
     fig = Figure(figsize=(6, 3.5), dpi=100)
     FigureCanvasAgg(fig)

@@ -7,6 +7,8 @@ import io
 from dataclasses import dataclass
 
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from seqclr import config as _params
 from seqclr.contrastive.instance_mapping import window_bounds
@@ -41,9 +43,6 @@ def preview_png(cfg: PretrainConfig, n: int = 4, seed: int | None = None) -> byt
     """PNG of ``n`` training images (left) and two augmented views of each (a positive pair), with
     the encoder's frame grid (thin lines: the T frames) and, for window-to-instance, the T'
     windows (coloured spans) drawn over the views."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     ds = build_dataset(cfg.replace(train_size=max(n, 1)) if cfg.data.startswith("synthetic") else cfg)
     n = min(n, len(ds))
     items, _ = drop_skipped(ds[i] for i in range(n))  # on_error: skip drops unreadable images

@@ -36,7 +36,7 @@ def require_logger(name: str) -> None:
         raise ParameterError(f"logger must be one of {', '.join(repr(n) for n in LOGGERS)}, got {name!r}")
     if name == "tensorboard":
         try:
-            from torch.utils.tensorboard import SummaryWriter  # noqa: F401
+            from torch.utils.tensorboard import SummaryWriter  # noqa: F401  # lazy: optional extra [tensorboard]
         except ImportError as err:
             raise ParameterError(
                 f"logger 'tensorboard' needs the tensorboard package, which cannot be imported ({err}): install "
@@ -74,7 +74,7 @@ class RunLogger:
             self._csv = csv.writer(self._file)
             self._csv.writerow(["step", *self.columns])
         if name == "tensorboard":
-            from torch.utils.tensorboard import SummaryWriter
+            from torch.utils.tensorboard import SummaryWriter  # lazy: optional extra [tensorboard]
 
             events = folder / TENSORBOARD_DIR
             if resume_step is None:

@@ -38,6 +38,7 @@ ROW_GROUP_CACHE_BYTES = 64 << 20  # decoded-from-parquet (still encoded) image b
 
 def _pyarrow():
     try:
+        # lazy: pyarrow is the optional extra [parquet]
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
