@@ -14,7 +14,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("seqclr.evaluate.__main__", "python -m seqclr.evaluate",
                  "decoder_eval | finetune | supervised: train and test a recognizer (writes recognizer.pt)"),
     "study": ("seqclr.evaluate.study", "python -m seqclr.evaluate.study", "the replication study on the embedded hw-v2 benchmark (tables 1, 2)"),
-    "pack": ("seqclr.data.packed", "python -m seqclr.data.packed", "pack a dataset into a memory-mapped uint8 array"),
+    "pack": ("seqclr.cli_pack", "python -m seqclr.cli_pack", "pack a dataset into a memory-mapped uint8 array"),
     "read": ("seqclr.evaluate.read", "python -m seqclr.evaluate.read",
              "read images with a saved recognizer.pt (path<TAB>text)"),
     "export": ("seqclr.evaluate.export", "python -m seqclr.evaluate.export",

@@ -5,15 +5,18 @@ truncated or corrupt file."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from seqclr.cli_pack import main as pack_cli
 from seqclr.data.dataset import WordDataset
 from seqclr.data.packed import PackedWords, pack_dataset
-from seqclr.data.packed import main as pack_cli
 from seqclr.data.readers import DataError, LmdbWords, TsvWords, write_lmdb
 from seqclr.data.synthetic import SyntheticWords
 from seqclr.train.data import PackedBatches
@@ -164,3 +167,13 @@ def _help(capsys) -> str:
     with pytest.raises(SystemExit):
         pack_cli(["--help"])
     return " ".join(capsys.readouterr().out.split())
+
+
+def test_old_module_command_still_runs_the_cli_with_a_warning(tmp_path):
+    """`python -m seqclr.data.packed` (the command before seqclr.cli_pack) works for one release."""
+    out = tmp_path / "old"
+    proc = subprocess.run([sys.executable, "-m", "seqclr.data.packed", "synthetic-handwriting", str(out), "--size", "2"],
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "seqclr.cli_pack" in proc.stderr and "deprecated" in proc.stderr
+    assert len(PackedWords(out)) == 2

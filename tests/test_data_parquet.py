@@ -18,9 +18,9 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 fontpkg_kalam = pytest.importorskip("fontpkg_kalam")
 
+from seqclr.cli_pack import main as pack_cli  # noqa: E402
 from seqclr.data.dataset import SOURCES, WordDataset, build_source  # noqa: E402
 from seqclr.data.packed import PackedWords, pack_dataset  # noqa: E402
-from seqclr.data.packed import main as pack_cli  # noqa: E402
 from seqclr.data.readers import DataError, ParquetWords, SkippedItem, decode_image  # noqa: E402
 from tests.word_images import WORDS, kalam_words  # noqa: E402
 

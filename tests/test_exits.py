@@ -103,7 +103,7 @@ def test_help_lists_every_parameter_with_its_default_and_meaning(capsys):
 
 
 def test_pack_cli_existing_target_is_one_line(tmp_path, capsys):
-    from seqclr.data.packed import main as pack
+    from seqclr.cli_pack import main as pack
 
     target = tmp_path / "pack"
     target.mkdir()

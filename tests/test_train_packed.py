@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from seqclr.cli_pack import main as pack_cli
 from seqclr.config import ParameterError
-from seqclr.data.packed import main as pack_cli
 from seqclr.train.checkpoint import load_checkpoint
 from seqclr.train.config import PretrainConfig
 from seqclr.train.data import BatchSource, PackedSource, build_batches
@@ -108,7 +108,7 @@ def test_bad_packs_are_rejected_naming_folder_and_key(pack, tmp_path):
         return re.escape(repr(str(path)))
 
     missing = tmp_path / "nowhere"
-    with pytest.raises(ValueError, match=rf"train_source path {folder(missing)} .*not found.*python -m seqclr\.data\.packed"):
+    with pytest.raises(ValueError, match=rf"train_source path {folder(missing)} .*not found.*python -m seqclr\.cli_pack"):
         config(missing)
     with pytest.raises(ValueError, match=r"data 'packed' needs train_source: \{path: "):
         config(None)

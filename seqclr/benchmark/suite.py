@@ -48,7 +48,7 @@ def _packed_data(cfg: BenchmarkConfig, log: Callable[[str], None]):
         except ValueError as err:  # DataError: a damaged cache is packed again
             log(f"repacking {path}: {err}")
     if not cfg.data.startswith("synthetic"):
-        raise ValueError(f"data {cfg.data!r}: pack it first (python -m seqclr.data.packed) and pass packed=<folder>")
+        raise ValueError(f"data {cfg.data!r}: pack it first (python -m seqclr.cli_pack) and pass packed=<folder>")
     t0 = time.perf_counter()
     workers = min(8, (os.cpu_count() or 1) - 1) if size >= 2048 else 0
     packed = pack_dataset(build_source(cfg.data, size=size, seed=cfg.seed), path, num_workers=workers, overwrite=True)

@@ -13,18 +13,13 @@ no resizing); seqclr.train.data.PackedBatches serves whole shuffled batches of i
 the device, so the GPU is fed by a single host-to-device copy per step and augmentations run on
 the device.
 
-    python -m seqclr.data.packed synthetic-handwriting outputs/packed/hw --size 10000
-    python -m seqclr.data.packed lmdb outputs/packed/iiit5k --root data/IIIT5K_lmdb
-    python -m seqclr.data.packed tsv outputs/packed/first1000 --root data/gt.tsv --size 1000
-    python -m seqclr.data.packed parquet outputs/packed/words --root 'data/words/train-*.parquet' \
-        --option text_column=label
+The command line is :mod:`seqclr.cli_pack` (``python -m seqclr.cli_pack`` or ``seqclr pack``).
 
 Pretraining reads a pack with ``data: packed`` and ``train_source: {path: <folder>}`` (seqclr.train.data).
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -34,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from seqclr.data.dataset import SOURCES, WordDataset, build_source, collate_words
+from seqclr.data.dataset import WordDataset, collate_words
 from seqclr.data.readers.base import DataError
 from seqclr.data.skips import note_skipped, skipped_report
-from seqclr.exits import guarded
 
 FORMAT_VERSION = 1
 IMAGES, LABELS, MANIFEST = "images.npy", "labels.json", "manifest.json"
@@ -120,8 +115,6 @@ def _write_images(ds, file: Path, chunk: int, num_workers: int, bar_name: str | 
     )
     bar = None
     if bar_name is not None:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=n, desc=f"pack {bar_name}", unit="img")
     crc, pos, labels = 0, 0, []
     for batch in loader:
@@ -299,66 +292,10 @@ class PackedWords:
         return {"image": image, "label": self.labels[index], "char_boxes": None, "index": index}
 
 
-def _options(parser: argparse.ArgumentParser, options: list[str]) -> dict:
-    """``KEY=VALUE`` strings as keyword arguments (values read as YAML: null, 3, true, text)."""
-    import yaml
+if __name__ == "__main__":  # the old command, kept for one release: the CLI is seqclr.cli_pack now
+    import runpy
+    import warnings
 
-    out = {}
-    for option in options:
-        key, sep, value = option.partition("=")
-        if not sep or not key.strip():
-            parser.error(f"--option {option!r}: expected KEY=VALUE")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-@guarded
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description="Pack a dataset into a memory-mapped uint8 array (see seqclr.data.packed).")
-    p.add_argument("source", choices=sorted(SOURCES))
-    p.add_argument("out", help="the packed folder to write")
-    p.add_argument("--root", help="dataset file / folder (first argument of the reader)")
-    p.add_argument("--size", type=_positive_int, metavar="N",
-                   help="pack the first N items of the source, in reader order after the charset filter (as "
-                        "pretraining's train_size keeps them); synthetic sources render N. Default: all "
-                        "(synthetic: 1000)")  # fmt: skip
-    p.add_argument("--split", default="train", help="synthetic: font split")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--charset", default="english95")
-    p.add_argument("--height", type=int, default=32)
-    p.add_argument("--width", type=int, default=100)
-    p.add_argument("--keep-ratio", action="store_true")
-    p.add_argument("--workers", type=int, default=0)
-    p.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="another keyword argument of the reader (a YAML value), e.g. text_column=label")  # fmt: skip
-    args = p.parse_args(argv)
-    if args.source.startswith("synthetic"):
-        kw = {"split": args.split, "seed": args.seed, "charset": args.charset}
-        if args.size:
-            kw["size"] = args.size
-    else:
-        if not args.root:
-            p.error(f"source {args.source!r} needs --root")
-        import inspect
-
-        kw = {next(iter(inspect.signature(SOURCES[args.source]).parameters)): args.root}
-    kw.update(_options(p, args.option))
-    src = build_source(args.source, **kw)
-    packed = pack_dataset(src, args.out, args.height, args.width, args.keep_ratio, args.charset,
-                          num_workers=args.workers, overwrite=args.overwrite, progress=True, size=args.size)  # fmt: skip
-    print(packed)
-
-
-if __name__ == "__main__":
-    main()
+    warnings.warn("`python -m seqclr.data.packed` is deprecated and goes in the next release: use "
+                  "`python -m seqclr.cli_pack` (or `seqclr pack`)", FutureWarning, stacklevel=1)
+    runpy.run_module("seqclr.cli_pack", run_name="__main__", alter_sys=True)

@@ -70,13 +70,13 @@ def check_pack(cfg: "PretrainConfig", where: str = "") -> None:
     root = cfg.train_source.get("path")
     if not root:
         raise ValueError(
-            f"{where}data 'packed' needs train_source: {{path: <the folder written by `python -m seqclr.data.packed`>}}"
+            f"{where}data 'packed' needs train_source: {{path: <the folder written by `python -m seqclr.cli_pack`>}}"
         )
     try:
         manifest = read_manifest(root)
     except DataError as err:
         file = "" if Path(err.path) == Path(root) else f"{err.path}: "
-        hint = f" (write it with `python -m seqclr.data.packed SOURCE {root}`)" if not Path(root).is_dir() else ""
+        hint = f" (write it with `python -m seqclr.cli_pack SOURCE {root}`)" if not Path(root).is_dir() else ""
         raise ValueError(f"{where}train_source path {root!r} is not a complete packed dataset: {file}{err.reason}{hint}") from None
     for key in ("height", "width"):
         if manifest[key] != getattr(cfg, key):
@@ -158,7 +158,7 @@ class PretrainConfig(RunFields, HardwareFields, OptimizationFields, DataFields, 
     }
 
     # data: build_source(data, **train_source) (synthetic: + split "train", size train_size,
-    # seed data_seed, charset); "packed": train_source {path: <folder written by `python -m seqclr.data.packed`>}
+    # seed data_seed, charset); "packed": train_source {path: <folder written by `python -m seqclr.cli_pack`>}
     data: Literal[DATA_SOURCES] = "synthetic-handwriting"  # seqclr.data.source_names, and "packed"
     train_size: int | None = 1024  # number of images (None = the whole source; synthetic: its default size)
     cache_data: bool = True  # render / decode all images once into memory (uint8; small datasets); packed: ignored

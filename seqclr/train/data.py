@@ -1,7 +1,7 @@
 """Training data for pretraining: the configured source as a WordDataset, optionally rendered /
 decoded once into an in-memory uint8 cache, served in the order of the deterministic sampler.
 
-``data: packed`` reads a folder written by ``python -m seqclr.data.packed`` instead: the images
+``data: packed`` reads a folder written by ``python -m seqclr.cli_pack`` instead: the images
 are already a preprocessed uint8 memmap, so nothing is rendered or cached (``cache_data`` is
 ignored) and each batch crosses to the device as bytes (PackedBatches, wrapped by PackedSource).
 For the same images in the same order, both paths yield the same batches: both are cut by
