@@ -11,12 +11,14 @@ process, in interleaved rounds (best kept), do. The result goes into the sweep's
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from pathlib import Path
 
 import torch
 
 from seqclr.benchmark.timing import time_interleaved
+from seqclr.evaluate.loop import build_optimization, recognizer_step
 from seqclr.evaluate.protocol import build_model
 from seqclr.evaluate.recipe_sweep import CANDIDATES, candidate_config, sweep_table
 from seqclr.evaluate.results import _write_json, read_json
@@ -25,28 +27,23 @@ from seqclr.exits import guarded
 
 
 def preset_speed(names: list[str], batch_size: int = 32, threads: int = 1, steps: int = 5, repeat: int = 3) -> dict:
-    """Seconds per supervised CTC training step (forward, loss, backward, clip, Adam step) of each
-    candidate's encoder preset on ``threads`` CPU threads, timed side by side (interleaved rounds, best
+    """Seconds per supervised CTC training step (seqclr.evaluate.loop.recognizer_step, the step the
+    recognizers train with, with the candidate's optimizer) of each candidate's encoder preset on ``threads`` CPU threads, timed side by side (interleaved rounds, best
     kept), so a busy machine slows every preset alike and the ratios hold where wall times do not."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
+        first = {}  # preset -> the first candidate using it (one timing per preset)
+        for name in names:
+            first.setdefault(CANDIDATES[name]["encoder"], name)
         fns = {}
-        for preset in dict.fromkeys(CANDIDATES[n]["encoder"] for n in names):
-            name = next(n for n in names if CANDIDATES[n]["encoder"] == preset)
+        for preset, name in first.items():
             cfg = candidate_config(name, Path("unused"), 1, 1)
             model = build_model(cfg, freeze_encoder=False).train()
-            optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+            optimizer, _ = build_optimization(model, cfg)
+            trainable = [p for p in model.parameters() if p.requires_grad]
             images, labels = torch.rand(batch_size, 1, cfg.height, cfg.width), ["Word,"] * batch_size
-
-            def step(model=model, optimizer=optimizer, images=images, labels=labels, clip=cfg.grad_clip):
-                loss = model.loss(images, labels)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-                optimizer.step()
-
-            fns[preset] = step
+            fns[preset] = functools.partial(recognizer_step, model, optimizer, images, labels, trainable, cfg.grad_clip)
         seconds = time_interleaved(fns, steps, repeat, "cpu")
     finally:
         torch.set_num_threads(previous)

@@ -109,6 +109,26 @@ def build_optimization(model: torch.nn.Module, cfg: RecognizerTrainConfig):
     return optimizer, build_scheduler(optimizer, cfg)
 
 
+def recognizer_step(
+    model: Recognizer, optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: Sequence[str],
+    trainable: Sequence[torch.Tensor], grad_clip: float | None, step: int | None = None,
+) -> float:
+    """One recognizer training step: loss -> finite check -> backward -> gradient clip -> optimizer
+    step; returns the loss value. A non-finite loss raises FloatingPointError (naming ``step``)
+    before any weight changes. :func:`train_recognizer` runs it every iteration and
+    :mod:`seqclr.benchmark.presets` times it."""
+    loss = model.loss(images, labels)
+    value = loss.detach().item()
+    if not math.isfinite(value):
+        raise FloatingPointError(f"training loss is {value}" + (f" at iteration {step}" if step is not None else ""))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip is not None:
+        torch.nn.utils.clip_grad_norm_(trainable, grad_clip)
+    optimizer.step()
+    return value
+
+
 class _Monitor:
     """The history, text log, progress bar and run logger of one :func:`train_recognizer` call."""
 
@@ -193,16 +213,8 @@ def train_recognizer(
             images = batch["image"].to(device, non_blocking=True)
             if augment is not None:
                 images = augment(images)
-            loss = model.loss(images, batch["label"])
-            value = loss.detach().item()
-            if not math.isfinite(value):
-                raise FloatingPointError(f"training loss is {value} at iteration {step}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(trainable, cfg.grad_clip)
             lr = optimizer.param_groups[0]["lr"]  # the rate this iteration trains with
-            optimizer.step()
+            value = recognizer_step(model, optimizer, images, batch["label"], trainable, cfg.grad_clip, step)
             scheduler.step()
             monitor.step(step, value, lr, images.size(0))
             if validate and (step % cfg.val_every == 0 or step == cfg.iterations):
