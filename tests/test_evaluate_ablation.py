@@ -19,7 +19,7 @@ def test_variants_change_only_their_remedy(tmp_path):
         changed = {k for k in cfg if cfg[k] != base[k]} - {"output_dir", "checkpoint_every", "log_every"}
         expected = {k if k != "iterations_factor" else "iterations" for k in VARIANTS[name]}
         assert changed == {k for k in expected if VARIANTS[name][k] != base.get(k)}, name
-    assert base["view_shift"] == 0 and base["input_norm"] is False and base["method"] == "seqclr-window"
+    assert base["view_shift"] == 0 and base["input_norm"] is None and base["method"] == "seqclr-window"
 
 
 @pytest.mark.slow

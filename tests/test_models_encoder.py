@@ -10,21 +10,55 @@ from seqclr.models import (
     count_parameters,
     frames_for_width,
 )
-from seqclr.models.feature_extraction import ResNetFeatureExtractor, VGGFeatureExtractor, map_to_sequence
+from seqclr.models.feature_extraction import (
+    FEATURE_EXTRACTORS,
+    VGGFeatureExtractor,
+    build_feature_extractor,
+    map_to_sequence,
+)
 from seqclr.models.transformation import TPSSpatialTransformer
 
 TINY = ENCODER_PRESETS["tiny"]
 
 
-@pytest.mark.parametrize("kind,cls", [("resnet", ResNetFeatureExtractor), ("vgg", VGGFeatureExtractor)])
-def test_frames_for_width_matches_cnn_output(kind, cls):
+@pytest.mark.parametrize("kind", ["resnet", "vgg", "vgg-bn"])
+def test_frames_for_width_matches_cnn_output(kind):
     torch.manual_seed(0)
-    cnn = cls(1, width=1 / 16).eval()
+    cnn = build_feature_extractor(kind, 1, width=1 / 16).eval()
     for w in (8, 9, 10, 11, 17, 33, 50, 63, 100, 101, 128, 203):
         with torch.no_grad():
             fmap = cnn(torch.rand(1, 1, 32, w))
         assert fmap.size(3) == frames_for_width(w, kind), (kind, w)
         assert map_to_sequence(fmap).shape == (1, fmap.size(3), cnn.out_channels)
+
+
+def test_vgg_batch_norm_after_every_conv_or_crnn_layout():
+    """"vgg" keeps CRNN's layout (batch norm on conv5 and conv6 only, so old checkpoints' keys still
+    load); "vgg-bn" follows every conv with batch norm, with the same convs and frames."""
+    crnn, bn = build_feature_extractor("vgg", 1, 1 / 8), build_feature_extractor("vgg-bn", 1, 1 / 8)
+    assert isinstance(bn, VGGFeatureExtractor) and set(FEATURE_EXTRACTORS) == {"resnet", "vgg", "vgg-bn"}
+    for net, n_bn in ((crnn, 2), (bn, 7)):
+        layers = list(net.net)
+        convs = [i for i, m in enumerate(layers) if isinstance(m, torch.nn.Conv2d)]
+        assert len(convs) == 7
+        assert sum(isinstance(layers[i + 1], torch.nn.BatchNorm2d) for i in convs) == n_bn
+    assert [k for k in crnn.state_dict() if k.endswith("weight")][:3] == ["net.0.weight", "net.3.weight", "net.6.weight"]
+    conv_shapes = lambda net: [m.weight.shape for m in net.net if isinstance(m, torch.nn.Conv2d)]  # noqa: E731
+    assert conv_shapes(crnn) == conv_shapes(bn)
+    with pytest.raises(ValueError, match="batch_norm"):
+        VGGFeatureExtractor(1, 1 / 8, batch_norm="some")
+    with pytest.raises(ValueError, match="vgg-bn"):
+        EncoderConfig(feature_extractor="vgg_bn")
+
+
+def test_cpu_vgg_bn_preset_standardises_its_input():
+    cfg = ENCODER_PRESETS["cpu-vgg-bn"]
+    assert cfg.feature_extractor == "vgg-bn" and cfg.input_norm is True
+    assert frames_for_width(100, cfg.feature_extractor) == 24
+    enc = SequenceEncoder(cfg).eval()
+    x = torch.rand(2, 1, 32, 100)
+    with torch.no_grad():  # blind to ink tone and paper: an affine change of the pixels changes nothing
+        assert torch.allclose(enc(x).H, enc(0.5 * x + 0.3).H, atol=1e-4)
 
 
 def test_paper_sizes_at_32x100():

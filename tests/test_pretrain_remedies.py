@@ -88,3 +88,7 @@ def test_input_norm_standardises_each_image_inside_the_encoder_and_travels_with_
     model = build_seqclr_model(PretrainConfig(iterations=1, encoder="tiny", input_norm=True))
     save_encoder(tmp_path / "enc.pt", model.encoder)
     assert load_encoder(tmp_path / "enc.pt").cfg.input_norm is True
+    # None (the default) keeps the preset's own setting; an explicit value overrides it
+    assert build_seqclr_model(PretrainConfig(iterations=1, encoder="cpu-vgg-bn")).encoder.cfg.input_norm is True
+    assert build_seqclr_model(PretrainConfig(iterations=1, encoder="cpu-vgg-bn", input_norm=False)).encoder.cfg.input_norm is False
+    assert build_seqclr_model(PretrainConfig(iterations=1, encoder="tiny")).encoder.cfg.input_norm is False

@@ -136,7 +136,8 @@ def _encoder_from_training_state(state: dict):
     """The base encoder of a pretraining checkpoint's state: architecture from its config's encoder
     preset, weights from the ``encoder.`` entries of the SeqCLR model's state dict."""
     cfg = state["config"]
-    encoder = SequenceEncoder(get_encoder_config(cfg["encoder"], input_norm=bool(cfg.get("input_norm", False))))
+    overrides = {} if cfg.get("input_norm") is None else {"input_norm": bool(cfg["input_norm"])}
+    encoder = SequenceEncoder(get_encoder_config(cfg["encoder"], **overrides))
     prefix = "encoder."
     encoder.load_state_dict({k[len(prefix):]: v for k, v in state["model"].items() if k.startswith(prefix)})
     encoder.pretrain_config = cfg

@@ -118,7 +118,7 @@ def check_exportable(recognizer) -> None:
 def export_metadata(recognizer) -> dict[str, str]:
     """The ``metadata_props`` written into the ONNX file (string values, JSON where structured)."""
     cs, enc = recognizer.charset, recognizer.encoder
-    frames = {"resnet": "floor(W / 4) + 1", "vgg": "floor(W / 4) - 1"}[enc.cfg.feature_extractor]
+    frames = "floor(W / 4) + 1" if enc.cfg.feature_extractor == "resnet" else "floor(W / 4) - 1"
     return {
         "seqclr.format": ONNX_FORMAT,
         "seqclr.decoder": "ctc",

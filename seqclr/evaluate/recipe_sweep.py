@@ -37,6 +37,8 @@ CANDIDATES: dict[str, dict] = {
     "cpu-b64-cosine-2400": dict(encoder="cpu", iterations=2400),
     "cpu-b32-cosine-lr3e-3-2400": dict(encoder="cpu", iterations=2400, batch_size=32, lr=3e-3),
     "cpu-vgg-b32-cosine-2400": dict(encoder="cpu-vgg", iterations=2400, batch_size=32),
+    "cpu-vgg-bn-b32-cosine-2400": dict(encoder="cpu-vgg-bn", iterations=2400, batch_size=32),
+    "cpu-vgg-bn-b32-cosine-4000": dict(encoder="cpu-vgg-bn", iterations=4000, batch_size=32),
 }
 
 

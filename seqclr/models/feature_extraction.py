@@ -4,7 +4,9 @@ Two backbones modelled on deep-text-recognition-benchmark:
 
 * ``ResNetFeatureExtractor``: the 29-layer ResNet of FAN / the benchmark (BasicBlock, layers
   [1, 2, 5, 3], 512 output channels at width 1.0). A 1x32x100 input gives a 512x1x26 map.
-* ``VGGFeatureExtractor``: the CRNN-style VGG (512x1x24 for 1x32x100).
+* ``VGGFeatureExtractor``: the CRNN-style VGG (512x1x24 for 1x32x100). ``vgg`` keeps CRNN's
+  batch norm on conv5 and conv6 only (as the benchmark does); ``vgg-bn`` puts it after every conv,
+  which at CPU scale leaves CTC's blank plateau far sooner (hw-v2 recipe sweep).
 
 ``width`` scales every channel count (512 * width output channels) to build smaller presets.
 Map-to-sequence: adaptive average pooling of the height to 1, then (N, T, C).
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+FEATURE_EXTRACTORS = ("resnet", "vgg", "vgg-bn")
 
 
 def _channels(width: float, base: int = 512, divisor: int = 16) -> int:
@@ -110,22 +114,30 @@ class ResNetFeatureExtractor(nn.Module):
 
 
 class VGGFeatureExtractor(nn.Module):
-    """CRNN-style VGG (7 convs) -> (N, C, 2, T) for 32-pixel-high inputs."""
+    """CRNN-style VGG (7 convs) -> (N, C, 2, T) for 32-pixel-high inputs. ``batch_norm``: "crnn"
+    (conv5 and conv6 only, as CRNN and the benchmark) or "all" (after every conv)."""
 
-    def __init__(self, in_channels: int = 1, width: float = 1.0) -> None:
+    def __init__(self, in_channels: int = 1, width: float = 1.0, batch_norm: str = "crnn") -> None:
         super().__init__()
+        if batch_norm not in ("crnn", "all"):
+            raise ValueError(f"feature_extraction.py: VGG batch_norm {batch_norm!r} not in ('crnn', 'all')")
         out = _channels(width, divisor=8)
         c = [out // 8, out // 4, out // 2, out]
         self.out_channels = out
-        relu = lambda: nn.ReLU(inplace=True)  # noqa: E731
+
+        def conv(cin: int, cout: int, kernel: int, padding: int, bn: bool) -> list[nn.Module]:
+            if bn or batch_norm == "all":
+                return _conv_bn_relu(cin, cout, kernel, 1, padding)
+            return [nn.Conv2d(cin, cout, kernel, 1, padding), nn.ReLU(inplace=True)]
+
         self.net = nn.Sequential(
-            nn.Conv2d(in_channels, c[0], 3, 1, 1), relu(), nn.MaxPool2d(2, 2),
-            nn.Conv2d(c[0], c[1], 3, 1, 1), relu(), nn.MaxPool2d(2, 2),
-            nn.Conv2d(c[1], c[2], 3, 1, 1), relu(),
-            nn.Conv2d(c[2], c[2], 3, 1, 1), relu(), nn.MaxPool2d((2, 1), (2, 1)),
-            *_conv_bn_relu(c[2], c[3], 3, 1, 1),
-            *_conv_bn_relu(c[3], c[3], 3, 1, 1), nn.MaxPool2d((2, 1), (2, 1)),
-            nn.Conv2d(c[3], c[3], 2, 1, 0), relu(),
+            *conv(in_channels, c[0], 3, 1, False), nn.MaxPool2d(2, 2),
+            *conv(c[0], c[1], 3, 1, False), nn.MaxPool2d(2, 2),
+            *conv(c[1], c[2], 3, 1, False),
+            *conv(c[2], c[2], 3, 1, False), nn.MaxPool2d((2, 1), (2, 1)),
+            *conv(c[2], c[3], 3, 1, True),
+            *conv(c[3], c[3], 3, 1, True), nn.MaxPool2d((2, 1), (2, 1)),
+            *conv(c[3], c[3], 2, 0, False),
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -140,6 +152,6 @@ def map_to_sequence(feature_map: torch.Tensor) -> torch.Tensor:
 def build_feature_extractor(kind: str, in_channels: int = 1, width: float = 1.0) -> nn.Module:
     if kind == "resnet":
         return ResNetFeatureExtractor(in_channels, width)
-    if kind == "vgg":
-        return VGGFeatureExtractor(in_channels, width)
-    raise ValueError(f"feature_extraction.py: unknown feature_extractor {kind!r} (expected 'resnet' or 'vgg')")
+    if kind in ("vgg", "vgg-bn"):
+        return VGGFeatureExtractor(in_channels, width, batch_norm="all" if kind == "vgg-bn" else "crnn")
+    raise ValueError(f"feature_extraction.py: unknown feature_extractor {kind!r} (expected one of {FEATURE_EXTRACTORS})")

@@ -177,7 +177,8 @@ class PretrainConfig(RunFields, HardwareFields, OptimizationFields, DataFields, 
     augmentation: Literal[AUGMENTATIONS] | str | None = None
     # remedies for what the pretext may learn instead of characters (beyond the paper; off = paper):
     view_shift: int = 0  # window mapping: the views' content shifted apart by up to this many frames
-    input_norm: bool = False  # per-image standardisation inside the encoder (kept with the encoder)
+    # per-image standardisation inside the encoder (kept with the encoder); None = the encoder preset's
+    input_norm: bool | None = None
     # optimization (appendix D)
     batch_size: int = 32  # global: split evenly over ranks
     iterations: int = 150
