@@ -9,7 +9,8 @@ from pathlib import Path
 from seqclr.evaluate.study import SCALES, study_configs
 from seqclr.evaluate.protocol import run_protocol
 its = int(sys.argv[1])
-runs = {n: (p, c) for p, n, c in study_configs(Path("outputs/study"), SCALES["cpu"])}
+# the `cpu` ResNet of the study at the time (SCALES["cpu"] now uses cpu-vgg-bn); supervised, so no encoder file is needed
+runs = {n: (p, c) for p, n, c in study_configs(Path("outputs/study"), dict(SCALES["cpu"], encoder="cpu"))}
 p, c = runs["finetune/none-ctc-1-s0"]
 c = dataclasses.replace(c, iterations=its, val_every=400, log_every=200, output_dir="outputs/convergence/none-ctc-1-s0")
 r = run_protocol(c, p, log=print)

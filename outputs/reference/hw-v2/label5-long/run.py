@@ -5,7 +5,9 @@ finetune/*-ctc-0.05-s* runs in every field but iterations, val_every and output_
 
     .venv/bin/python outputs/reference/hw-v2/label5-long/run.py 4000
 
-Needs the study's pretrained encoders (make study-quick). Two worker processes, one thread each.
+Belongs to the previous study (the `cpu-vgg` encoder; git commit 8ae265a): SCALE pins that study's
+scale, and the script needs that study's pretrained `cpu-vgg` encoders in outputs/study (make
+study-quick at that commit). Two worker processes, one thread each.
 Writes runs/<name>/ (metrics.json, predictions.json) and summary.json beside this script."""
 import dataclasses
 import statistics
@@ -16,10 +18,13 @@ from seqclr.evaluate.results import _write_json
 from seqclr.evaluate.study import SCALES, select_runs, study_configs
 from seqclr.evaluate.study_parallel import run_parallel
 
+# the previous study's SCALES["cpu"] (SCALES["cpu"] now uses cpu-vgg-bn with other step counts)
+SCALE = dict(SCALES["cpu"], encoder="cpu-vgg", ft_iterations={0.05: 1000, 0.1: 1000, 1.0: 6000}, val_points=6)
+
 def main() -> None:
     its = int(sys.argv[1])
     out, ref = Path("outputs/study"), Path(__file__).parent
-    runs = select_runs(study_configs(out, SCALES["cpu"]), ["seqclr-window", "simclr"], ["finetune/*-ctc-0.05-s[012]"])
+    runs = select_runs(study_configs(out, SCALE), ["seqclr-window", "simclr"], ["finetune/*-ctc-0.05-s[012]"])
     runs = [(p, n, dataclasses.replace(c, iterations=its, val_every=its // 8, log_every=its // 8,
                                        output_dir=str(out / "label5-long" / n))) for p, n, c in runs]
     summary = {"iterations": its, "pretrain": {}, "runs": {}}
