@@ -81,12 +81,12 @@ GPU_RECIPE = dict(CPU_RECIPE, batch_size=256)
 SCALES: dict[str, dict] = {
     # the CPU study (make study): the `cpu-vgg-bn` encoder (the second recipe sweep: cpu-vgg with batch
     # norm after every conv and standardised input images leaves CTC's blank plateau about 3x sooner),
-    # 16k rendered training words, sized to fit about 3 hours of a quiet 2-core CPU with --workers 2
-    # (the quick subset about 30 minutes); the 100% runs get the most steps (validation curves of the
-    # sweep: outputs/reference/hw-v2/sweep/README.md)
+    # 16k rendered training words, sized for about 3 hours of a 2-core CPU with --workers 2 (3.1 estimated)
+    # (the quick subset about 27 minutes); the 100% runs get the most steps: at 4,000 every run's
+    # validation accuracy was still climbing (outputs/reference/hw-v2/README.md)
     "cpu": dict(benchmark="hw-v2", train_size=16384, val_size=512, test_size=1024, encoder="cpu-vgg-bn",
                 pre_iterations=600, pre_batch=32, recipe=CPU_RECIPE, de_iterations=600,
-                ft_iterations={0.05: 2000, 0.1: 2000, 1.0: 4000}, val_points=8),
+                ft_iterations={0.05: 2000, 0.1: 2000, 1.0: 6000}, val_points=8),
     # the GPU study (--device cuda --workers 6 on one H200, beside the CPU one), sized to the 8 minutes
     # of device time this project had: 2x the data, the `small` encoder (1/4 width), pretraining with
     # batch 512 (appendix D: 1024), recognizers with appendix D's batch of 256; pre_workers render
