@@ -56,7 +56,7 @@ proj_hidden: Optional[int] = None
 tau: float = 0.1
 augmentation: Optional[str] = None  # seqclr | simclr | light; None: the method's own (simclr* -> simclr)
 view_shift: int = 0  # remedy for the window mapping: the views content-shifted apart by up to this many frames, 0 for the paper
-input_norm: bool = False  # remedy: per-image standardisation inside the encoder, off in the paper
+input_norm: Optional[bool] = None  # remedy: per-image standardisation inside the encoder; None keeps the preset's (off in the paper)
 # optimization (appendix D: AdaDelta lr 10, rho 0.95, clip 5, wd 1e-4, lr / 10 at 60% and 80%)
 batch_size: int = 32
 iterations: int = 150
