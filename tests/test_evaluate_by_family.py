@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from seqclr.evaluate.by_family import family_accuracy, main, split_source
+from seqclr.evaluate.by_family import family_accuracy, main, split_items, split_source
 
 CONFIG = {"data": "synthetic-handwriting", "data_seed": 0, "charset": "english95", "test_size": 24,
           "test_source": {"benchmark": "hw-v2"}}
@@ -17,7 +17,7 @@ def _predictions(source, n):
 def test_counts_each_item_under_its_own_family():
     source = split_source(CONFIG)
     preds = _predictions(source, 24)
-    fam = family_accuracy(preds, source)
+    fam = family_accuracy(preds, split_items(CONFIG))
     expected: dict[str, list[int]] = {}
     for p in preds:
         expected.setdefault(source.label_and_face(p["index"])[1].family, []).append(int(p["correct"]))
@@ -31,7 +31,7 @@ def test_refuses_predictions_of_other_data_and_real_sources():
     preds = _predictions(source, 4)
     preds[2]["label"] += "x"
     with pytest.raises(ValueError, match="item 2"):
-        family_accuracy(preds, source)
+        family_accuracy(preds, split_items(CONFIG))
     with pytest.raises(ValueError, match="no font families"):
         split_source({**CONFIG, "data": "lmdb"})
 

@@ -14,6 +14,7 @@ model or step may be made on test families.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 from pathlib import Path
@@ -32,14 +33,28 @@ def split_source(config: dict, split: str = "test"):
                         charset=config["charset"], **config.get(f"{split}_source", {}))
 
 
-def family_accuracy(predictions: list[dict], source) -> dict[str, dict]:
-    """{family: {"n", "correct", "acc"}} of ``predictions`` (dicts with index, label, correct)."""
+def split_items(config: dict, split: str = "test") -> tuple[tuple[str, str], ...]:
+    """(label, family) of every item of the split a run with recorded ``config`` scored on; computed
+    once per data config, as every run of a study scores on the same split."""
+    fields = {k: config.get(k) for k in ("data", "data_seed", "charset", f"{split}_size", f"{split}_source")}
+    return _split_items(json.dumps(fields, sort_keys=True), split)
+
+
+@functools.lru_cache(maxsize=8)
+def _split_items(fields: str, split: str) -> tuple[tuple[str, str], ...]:
+    source = split_source(json.loads(fields), split)
+    return tuple((label, face.family) for label, face in map(source.label_and_face, range(len(source))))
+
+
+def family_accuracy(predictions: list[dict], items: tuple[tuple[str, str], ...]) -> dict[str, dict]:
+    """{family: {"n", "correct", "acc"}} of ``predictions`` (dicts with index, label, correct);
+    ``items``: :func:`split_items` of the data they were made on."""
     out: dict[str, dict] = {}
     for p in predictions:
-        label, face = source.label_and_face(p["index"])
+        label, family = items[p["index"]]
         if label != p["label"]:
             raise ValueError(f"by_family: item {p['index']} is {label!r} in the data but {p['label']!r} in the predictions")
-        f = out.setdefault(face.family, {"n": 0, "correct": 0})
+        f = out.setdefault(family, {"n": 0, "correct": 0})
         f["n"] += 1
         f["correct"] += bool(p["correct"])
     for f in out.values():
@@ -51,7 +66,7 @@ def run_family_accuracy(run_dir: str | Path, split: str = "test") -> dict[str, d
     run_dir = Path(run_dir)
     config = json.loads((run_dir / "metrics.json").read_text())["config"]
     predictions = json.loads((run_dir / "predictions.json").read_text())
-    return family_accuracy(predictions, split_source(config, split))
+    return family_accuracy(predictions, split_items(config, split))
 
 
 def family_table(per_run: dict[str, dict]) -> str:

@@ -136,8 +136,7 @@ def _encoder_from_training_state(state: dict):
     """The base encoder of a pretraining checkpoint's state: architecture from its config's encoder
     preset, weights from the ``encoder.`` entries of the SeqCLR model's state dict."""
     cfg = state["config"]
-    overrides = {} if cfg.get("input_norm") is None else {"input_norm": bool(cfg["input_norm"])}
-    encoder = SequenceEncoder(get_encoder_config(cfg["encoder"], **overrides))
+    encoder = SequenceEncoder(get_encoder_config(cfg["encoder"], input_norm=cfg.get("input_norm")))
     prefix = "encoder."
     encoder.load_state_dict({k[len(prefix):]: v for k, v in state["model"].items() if k.startswith(prefix)})
     encoder.pretrain_config = cfg

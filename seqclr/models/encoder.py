@@ -86,7 +86,9 @@ ENCODER_PRESETS: dict[str, EncoderConfig] = {
 
 
 def get_encoder_config(name: str, **overrides) -> EncoderConfig:
-    """A copy of ENCODER_PRESETS[name] with ``overrides`` applied."""
+    """A copy of ENCODER_PRESETS[name] with ``overrides`` applied; an override of None keeps the
+    preset's value (a config field left at None means "the preset's")."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
     if name not in ENCODER_PRESETS:
         raise ValueError(f"encoder.py: unknown encoder preset {name!r}; known: {sorted(ENCODER_PRESETS)}")
     return EncoderConfig(**{**ENCODER_PRESETS[name].to_dict(), **overrides})

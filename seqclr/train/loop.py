@@ -127,8 +127,7 @@ def augment_generator(seed: int, rank: int) -> torch.Generator:
 
 def build_seqclr_model(cfg: PretrainConfig) -> nn.Module:
     """SeqCLRModel for cfg's encoder preset and method (with overrides)."""
-    overrides = {} if cfg.input_norm is None else {"input_norm": cfg.input_norm}
-    return SeqCLRModel(get_encoder_config(cfg.encoder, **overrides), **cfg.model_kwargs())
+    return SeqCLRModel(get_encoder_config(cfg.encoder, input_norm=cfg.input_norm), **cfg.model_kwargs())
 
 
 def build_augment(cfg: PretrainConfig) -> nn.Module:
