@@ -104,6 +104,14 @@ def test_smoke_study_runs_and_resumes(tmp_path: Path):
 
 
 @pytest.mark.slow
+def test_study_pretrains_only_the_encoders_its_selected_runs_read(tmp_path: Path):
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    s = run_study(out, ref, "smoke", methods=["seqclr-window"], only=["finetune/none-ctc-0.05-s0"], log=lambda m: None)
+    assert list(s["runs"]) == ["finetune/none-ctc-0.05-s0"] and s["pretrain"] == {}
+    assert not (out / "pretrain").exists() and not (ref / "pretrain").exists()
+
+
+@pytest.mark.slow
 def test_parallel_study_matches_the_serial_one(tmp_path: Path):
     """--workers 2: the same runs from the same images (rendered once, by several processes),
     pretraining first and its runs after it; the same predictions as the serial study; resumable."""

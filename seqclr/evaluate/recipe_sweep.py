@@ -39,6 +39,13 @@ CANDIDATES: dict[str, dict] = {
     "cpu-vgg-b32-cosine-2400": dict(encoder="cpu-vgg", iterations=2400, batch_size=32),
     "cpu-vgg-bn-b32-cosine-2400": dict(encoder="cpu-vgg-bn", iterations=2400, batch_size=32),
     "cpu-vgg-bn-b32-cosine-4000": dict(encoder="cpu-vgg-bn", iterations=4000, batch_size=32),
+    # the third sweep (generalization to unseen families, the 100% runs' length): the study's recipe,
+    # and the same with SeqCLR's augmentation (affine, perspective, strong vertical crop) on the labelled words
+    "cpu-vgg-bn-b32-cosine-6000": dict(encoder="cpu-vgg-bn", iterations=6000, batch_size=32),
+    "cpu-vgg-bn-b32-cosine-seqclraug-6000": dict(encoder="cpu-vgg-bn", iterations=6000, batch_size=32,
+                                                 augmentation="seqclr"),
+    # with 3x the words (--train-size 49152, sweep/generalization-49k): the study's encoder, and at twice its width
+    "cpu-vgg-bn-wide-b32-cosine-6000": dict(encoder="cpu-vgg-bn-wide", iterations=6000, batch_size=32),
 }
 
 

@@ -19,7 +19,7 @@ from seqclr.evaluate.study import SCALES, select_runs, study_configs
 from seqclr.evaluate.study_parallel import run_parallel
 
 # the previous study's SCALES["cpu"] (SCALES["cpu"] now uses cpu-vgg-bn with other step counts)
-SCALE = dict(SCALES["cpu"], encoder="cpu-vgg", ft_iterations={0.05: 1000, 0.1: 1000, 1.0: 6000}, val_points=6)
+SCALE = dict(SCALES["cpu"], train_size=16384, encoder="cpu-vgg", ft_iterations={0.05: 1000, 0.1: 1000, 1.0: 6000}, val_points=6)
 
 def main() -> None:
     its = int(sys.argv[1])
