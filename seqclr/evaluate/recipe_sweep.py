@@ -23,7 +23,7 @@ from seqclr.evaluate.study import hardware
 from seqclr.evaluate.study_jobs import MemoryWords
 from seqclr.exits import guarded
 
-# name -> config fields; every candidate: Adam, batch 64 unless set, clip 5, light augmentation
+# name -> config fields; every candidate: Adam, batch 64 and light augmentation unless set, clip 5
 COMMON = dict(optimizer="adam", lr=1e-3, grad_clip=5.0, lr_schedule="cosine", warmup_iterations=100,
               decay_start=0.5, lr_gamma=0.01, batch_size=64)
 CANDIDATES: dict[str, dict] = {

@@ -81,8 +81,8 @@ GPU_RECIPE = dict(CPU_RECIPE, batch_size=256)
 SCALES: dict[str, dict] = {
     # the CPU study (make study): the `cpu-vgg-bn` encoder (the second recipe sweep: cpu-vgg with batch
     # norm after every conv and standardised input images leaves CTC's blank plateau about 3x sooner),
-    # 48k rendered training words (the third sweep: the same 6,000 steps read 58.0% of the validation
-    # words from 48k against 55.1% from 16k, one seed each; on test the gain was 1.5 points, inside the
+    # 49,152 rendered training words (the third sweep: the same 6,000 steps read 58.0% of the validation
+    # words from 49,152 against 55.1% from 16,384, one seed each; on test the gain was 1.5 points, inside the
     # spread), sized for about 3 hours of a 2-core CPU with --workers 2; the 100% runs get the most steps:
     # at 4,000 every run's validation accuracy was still climbing (outputs/reference/hw-v2/README.md)
     "cpu": dict(benchmark="hw-v2", train_size=49152, val_size=512, test_size=1024, encoder="cpu-vgg-bn",
