@@ -132,3 +132,14 @@ def test_parallel_study_matches_the_serial_one(tmp_path: Path):
     again = run_study(tmp_path / "o2", tmp_path / "r2", "smoke", methods=["seqclr-window"], only=only,
                       log=lines.append, workers=2)
     assert len(again["sittings"]) == 2 and any("4 of 4 evaluation runs already finished" in m for m in lines)
+
+
+@pytest.mark.parametrize(("scale", "changed"), [("cpu-wide", {"encoder"}),
+                                                 ("cpu-wide-long", {"encoder", "iterations", "log_every"})])
+def test_cpu_variants_keep_the_main_study_data_split_and_recipe(tmp_path: Path, scale: str, changed: set):
+    # the wide rows are reported beside the main study's supervised 100% row: same data, split, subset and recipe
+    base = {name: cfg.to_dict() for _, name, cfg in study_configs(tmp_path, SCALES["cpu"])}
+    variant = {name: cfg.to_dict() for _, name, cfg in study_configs(tmp_path, SCALES[scale])}
+    old, new = base["finetune/none-ctc-1-s0"], variant["finetune/none-ctc-1-s0"]
+    assert {k for k in old if old[k] != new[k]} == changed
+    assert new["val_every"] * SCALES[scale]["val_points"] == new["iterations"]

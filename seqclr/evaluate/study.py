@@ -105,6 +105,11 @@ SCALES: dict[str, dict] = {
 # against 58.0%, at about twice the step time, so the full grid would not fit 3 hours with it), run for the
 # supervised 100% rows (outputs/reference/hw-v2/wide): what a recognizer reads when capacity is the limit
 SCALES["cpu-wide"] = dict(SCALES["cpu"], encoder="cpu-vgg-bn-wide")
+# the wide encoder with twice the 100% steps (12,000, checked every 750 as before): the wide runs' validation
+# accuracy was still rising at their last check (6,000; outputs/reference/hw-v2/wide), so the largest
+# supervised recognizer this CPU trains in about an hour per seed (outputs/reference/hw-v2/wide-long)
+SCALES["cpu-wide-long"] = dict(SCALES["cpu-wide"], ft_iterations={**SCALES["cpu"]["ft_iterations"], 1.0: 12000},
+                               val_points=16)
 
 
 def run_name(protocol: str, method: str, decoder: str, fraction: float | None = None, seed: int | None = None) -> str:
