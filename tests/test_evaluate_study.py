@@ -37,7 +37,9 @@ def test_study_run_list(tmp_path: Path):
     assert {k for k in a.to_dict() if a.to_dict()[k] != b.to_dict()[k]} == {"seed", "output_dir"}
     for name, (base, fields) in REMEDIES.items():  # remedy rows: their method with the remedy's fields
         pre = pretrain_config(name, tmp_path, SCALES["smoke"])
-        assert pre.method == base and all(getattr(pre, k) == v for k, v in fields.items())
+        factor = fields.get("iterations_factor", 1)  # "longer pretraining": the scale's steps times the factor
+        assert pre.iterations == SCALES["smoke"]["pre_iterations"] * factor
+        assert pre.method == base and all(getattr(pre, k) == v for k, v in fields.items() if k != "iterations_factor")
         assert pre.output_dir == str(tmp_path / "pretrain" / name)
         assert by_name[f"decoder_eval/{name}-ctc-s0"][1].checkpoint == str(tmp_path / "pretrain" / name / "encoder.pt")
     pre = pretrain_config("seqclr-frame", tmp_path, SCALES["smoke"])
