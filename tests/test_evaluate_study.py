@@ -6,6 +6,7 @@ runs; a finished run is never redone, a different config is refused."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -98,10 +99,12 @@ def test_smoke_study_runs_and_resumes(tmp_path: Path):
     assert (ref / "pretrain" / "seqclr-window" / "loss.csv").exists()
     stamp = (ref / "runs" / "finetune/none-ctc-0.05-s0" / "metrics.json").stat().st_mtime_ns
     lines: list[str] = []
+    shutil.rmtree(ref / "runs" / "finetune/seqclr-window-ctc-0.05-s0")  # killed before this run finished
     s2 = run_study(out, ref, "smoke", methods=["seqclr-window"], only=only, log=lines.append)
     assert (ref / "runs" / "finetune/none-ctc-0.05-s0" / "metrics.json").stat().st_mtime_ns == stamp  # not redone
-    assert any("4 of 4 evaluation runs already finished" in m for m in lines)
-    assert any("seqclr-window: done, skipped" in m for m in lines)
+    assert any("3 of 4 evaluation runs already finished" in m for m in lines)
+    assert any("seqclr-window: done, skipped" in m for m in lines)  # its encoder is kept, not pretrained again
+    assert (ref / "runs" / "finetune/seqclr-window-ctc-0.05-s0" / "metrics.json").exists()
     assert len(s2["sittings"]) == 2 and s2["wall_time_s"] >= s["wall_time_s"]
 
 
@@ -134,6 +137,11 @@ def test_parallel_study_matches_the_serial_one(tmp_path: Path):
     again = run_study(tmp_path / "o2", tmp_path / "r2", "smoke", methods=["seqclr-window"], only=only,
                       log=lines.append, workers=2)
     assert len(again["sittings"]) == 2 and any("4 of 4 evaluation runs already finished" in m for m in lines)
+    # a fresh clone of a finished study: the committed runs, no encoders (git-ignored); nothing is pretrained
+    shutil.rmtree(tmp_path / "o2" / "pretrain")
+    n = len(lines)
+    run_study(tmp_path / "o2", tmp_path / "r2", "smoke", methods=["seqclr-window"], only=only, log=lines.append, workers=2)
+    assert not (tmp_path / "o2" / "pretrain").exists() and not any("pretrain" in m for m in lines[n:])
 
 
 @pytest.mark.parametrize(("scale", "changed"), [("cpu-wide", {"encoder"}),

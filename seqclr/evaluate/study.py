@@ -287,9 +287,10 @@ def run_study(
     sitting = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": quick, "methods": methods, "only": only,
                "hardware": hardware()}
     start = time.time()
-    needed = {cfg.method for _, _, cfg in runs}  # pretrain only the encoders the selected runs read
-    pretrains = pretrains_todo([m for m in methods if m in needed], out, reference, scale, device, log)
     todo = [r for r in runs if not finished(reference, r[1], r[2])]
+    # pretrain only the encoders that unfinished runs read: a fresh clone of a finished study does nothing
+    needed = {cfg.method for _, _, cfg in todo}
+    pretrains = pretrains_todo([m for m in methods if m in needed], out, reference, scale, device, log)
     log(f"{len(runs) - len(todo)} of {len(runs)} evaluation runs already finished")
     _write_params(reference, todo)
     if workers > 1:
