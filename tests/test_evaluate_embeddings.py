@@ -18,6 +18,8 @@ from seqclr.evaluate.embeddings import (
     nearest_neighbours,
     neighbour_agreement,
     neighbour_char_agreement,
+    pretrained_representation,
+    representation_for,
     save_embeddings,
     umap_2d,
 )
@@ -108,6 +110,37 @@ def test_neighbour_agreement_of_a_hand_made_embedding():
     # k=2 adds the second nearest: 0->4, 1->0, 2->4, 3->4, 5->4: one more agreeing pair (1->0 is a=a)
     assert neighbour_agreement(s, k=2) == pytest.approx(4 / 10)
     assert agreement_by_encoder({"x": s, "y": s}, k=1) == pytest.approx({"x": 0.6, "y": 0.6})
+    # by position (the same frame index), the same neighbours: k=1 agree on 0->1, 2->3, 3->2 (5 sits at 1);
+    # k=2 adds 0->4, 1->0, 2->4, 3->4 (all at 0), not 5->4
+    assert neighbour_agreement(s, k=1, by="position") == pytest.approx(3 / 5)
+    assert agreement_by_encoder({"x": s}, k=2, by="position") == pytest.approx({"x": 7 / 10})
+    with pytest.raises(ValueError, match="'glyph'"):
+        neighbour_agreement(s, by="glyph")
+
+
+def test_pretrained_representation_reads_the_encoder_file(tmp_path):
+    # "pretrained": each encoder at the layer its pretraining read (its encoder.pt's pretrain_config)
+    from seqclr.evaluate.notebook import EmbeddingsParams, load_encoder_or_random
+    from seqclr.models.encoder import SequenceEncoder, get_encoder_config
+    from seqclr.train.checkpoint import save_encoder
+
+    enc = SequenceEncoder(get_encoder_config("tiny"))
+    cases = {"simclr": ({"method": "simclr", "representation": None}, "V"),
+             "contextual": ({"method": "simclr-contextual", "representation": None}, "H"),
+             "window": ({"method": "seqclr-window"}, "H"),
+             "override": ({"method": "simclr", "representation": "HV"}, "HV")}
+    for name, (pre, want) in cases.items():
+        loaded = load_encoder_or_random(str(save_encoder(tmp_path / f"{name}.pt", enc, pre)))
+        assert pretrained_representation(loaded) == want, name
+        assert representation_for(loaded, "pretrained") == want and representation_for(loaded, "V") == "V"
+    random = load_encoder_or_random("random", "tiny")
+    assert pretrained_representation(random) == "H" and representation_for(random, "pretrained") == "H"
+    bad = load_encoder_or_random(str(save_encoder(tmp_path / "bad.pt", enc, {"method": "simclr2"})))
+    with pytest.raises(ValueError, match="simclr2"):
+        pretrained_representation(bad)
+    assert EmbeddingsParams(representation="pretrained").validate().representation == "pretrained"
+    with pytest.raises(ValueError, match="representation.*'pretrain'"):
+        EmbeddingsParams(representation="pretrain").validate()
 
 
 def test_embeddings_summary_and_files(tmp_path):
@@ -116,6 +149,8 @@ def test_embeddings_summary_and_files(tmp_path):
     s = _hand_made_instances()
     summary = embeddings_summary({"x": 0.6}, {"x": s}, 5, {"k": 1, "kind": "frame"})
     assert summary == {"agreement": {"x": 0.6}, "instances": 6, "images": 5, "params": {"k": 1, "kind": "frame"}}
+    full = embeddings_summary({"x": 0.6}, {"x": s}, 5, {}, {"x": "V"}, {"x": 0.2})
+    assert full["representations"] == {"x": "V"} and full["position_agreement"] == {"x": 0.2}
     out = save_embeddings(tmp_path / "emb", summary, b"umap", {"random init": b"nn"})
     assert json.loads((out / "embeddings.json").read_text()) == summary
     assert (out / "umap.png").read_bytes() == b"umap" and (out / "neighbours_random_init.png").read_bytes() == b"nn"

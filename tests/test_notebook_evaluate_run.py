@@ -64,14 +64,22 @@ def test_decoder_eval_finetune_and_results_notebooks(tmp_path, encoder_file):
 
 @pytest.mark.slow
 def test_embeddings_umap_notebook(tmp_path, encoder_file):
+    from seqclr.train.checkpoint import load_encoder, save_encoder
+
+    # a SimCLR encoder file: with representation "pretrained" it is read at V, the others at H
+    simclr_file = save_encoder(tmp_path / "simclr.pt", load_encoder(encoder_file), {"method": "simclr"})
     out = tmp_path / "emb"
+    encoders = {"saved": encoder_file, "simclr": str(simclr_file), "random init": "random"}
     nb = run_notebook(NOTEBOOKS / "embeddings_umap.ipynb", tmp_path / "emb.ipynb",
-                      parameters={"output_dir": str(out), "encoders": {"saved": encoder_file, "random init": "random"}},
+                      parameters={"output_dir": str(out), "encoders": encoders, "representation": "pretrained"},
                       yaml_file=PARAMETERS / "embeddings_umap" / "ci_tiny.yaml")
     assert not error_outputs(nb)
     summary = json.loads((out / "embeddings.json").read_text())
-    assert set(summary["agreement"]) == {"saved", "random init"} and summary["images"] == 3
-    assert (out / "umap.png").stat().st_size > 0 and _pngs(nb) == 3  # umap + one neighbour figure per encoder
+    assert set(summary["agreement"]) == set(encoders) and summary["images"] == 3
+    assert summary["representations"] == {"saved": "H", "simclr": "V", "random init": "H"}
+    assert set(summary["position_agreement"]) == set(encoders)
+    assert summary["position_agreement"]["random init"] > 0.5  # random frames are found by their position
+    assert (out / "umap.png").stat().st_size > 0 and _pngs(nb) == 4  # umap + one neighbour figure per encoder
 
 
 @pytest.mark.parametrize("stem, bad, message", [

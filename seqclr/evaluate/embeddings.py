@@ -24,6 +24,31 @@ from seqclr.contrastive.instance_mapping import adaptive_pool_weights, window_bo
 
 EMBEDDING_MAPPINGS = ("frame", "window")  # the instance mappings whose instances are embedded
 NO_CHAR = "∅"
+# representation="pretrained": each encoder's own layer, the R its pretraining's projection head read
+PRETRAINED = "pretrained"
+
+
+def pretrained_representation(encoder, fallback: str = "H") -> str:
+    """The representation R that ``encoder`` was pretrained on (``pretrain_config`` of its encoder.pt:
+    its ``representation``, else its method's, e.g. V for SimCLR); ``fallback`` for an encoder
+    without a pretraining (a random one, or a file saved without its config)."""
+    from seqclr.contrastive.model import METHOD_PRESETS  # lazy: this module is imported on the training path
+
+    pre = getattr(encoder, "pretrain_config", None) or {}
+    if pre.get("representation"):
+        return pre["representation"]
+    method = pre.get("method")
+    if method is None:
+        return fallback
+    if method not in METHOD_PRESETS:
+        raise ValueError(f"pretrained_representation: the encoder's pretrain_config names method {method!r}, "
+                         f"not one of {tuple(METHOD_PRESETS)}")
+    return METHOD_PRESETS[method]["representation"]
+
+
+def representation_for(encoder, requested: str) -> str:
+    """The R to embed ``encoder`` at: ``requested`` (V | H | HV), or with PRETRAINED its own layer."""
+    return pretrained_representation(encoder) if requested == PRETRAINED else requested
 
 
 @dataclass
@@ -161,22 +186,40 @@ def pick_queries(inst: InstanceSet, n: int, seed: int = 0) -> list[int]:
     return sorted(rng.choice(on_glyph, size=min(n, len(on_glyph)), replace=False).tolist())
 
 
-def neighbour_agreement(inst: InstanceSet, k: int = 6, seed: int = 0) -> float:
-    """Same-character rate of the ``k`` nearest neighbours from other words (cosine), over every
-    instance that lies on a glyph (not just the queries a figure shows)."""
+AGREEMENTS = ("char", "position")  # what a neighbour agrees on: the character under it, or its frame/window index
+
+
+def neighbour_agreement(inst: InstanceSet, k: int = 6, seed: int = 0, by: str = "char") -> float:
+    """Same-character rate (``by="char"``) or same-position rate (``by="position"``: the same frame
+    or window index) of the ``k`` nearest neighbours from other words (cosine), over every instance
+    that lies on a glyph (not just the queries a figure shows)."""
+    if by not in AGREEMENTS:
+        raise ValueError(f"neighbour_agreement: by must be one of {AGREEMENTS}, got {by!r}")
     queries = pick_queries(inst, len(inst), seed)
     nn = nearest_neighbours(inst.z, queries, k, exclude_same_image=inst.image)
-    return neighbour_char_agreement(inst.char, queries, nn)
+    if by == "char":
+        return neighbour_char_agreement(inst.char, queries, nn)
+    pairs = [inst.position[q] == inst.position[n] for q, row in zip(queries, nn) for n in row]
+    return float(np.mean(pairs)) if pairs else float("nan")
 
 
-def agreement_by_encoder(inst: dict[str, InstanceSet], k: int = 6, seed: int = 0) -> dict[str, float]:
+def agreement_by_encoder(inst: dict[str, InstanceSet], k: int = 6, seed: int = 0, by: str = "char") -> dict[str, float]:
     """:func:`neighbour_agreement` of each encoder's instances."""
-    return {name: neighbour_agreement(s, k, seed) for name, s in inst.items()}
+    return {name: neighbour_agreement(s, k, seed, by) for name, s in inst.items()}
 
 
-def embeddings_summary(agreement: dict[str, float], inst: dict[str, InstanceSet], n_images: int, params: dict) -> dict:
-    """The embeddings.json record: agreement per encoder, instances per encoder, images, parameters."""
-    return {"agreement": agreement, "instances": len(next(iter(inst.values()))), "images": n_images, "params": dict(params)}
+def embeddings_summary(agreement: dict[str, float], inst: dict[str, InstanceSet], n_images: int, params: dict,
+                       representations: dict[str, str] | None = None,
+                       position_agreement: dict[str, float] | None = None) -> dict:
+    """The embeddings.json record: (character) agreement per encoder, instances per encoder, images,
+    parameters; optionally the representation each encoder was read at (representation "pretrained")
+    and the neighbours' same-position rate per encoder."""
+    out = {"agreement": agreement, "instances": len(next(iter(inst.values()))), "images": n_images, "params": dict(params)}
+    if representations is not None:
+        out["representations"] = dict(representations)
+    if position_agreement is not None:
+        out["position_agreement"] = dict(position_agreement)
+    return out
 
 
 def save_embeddings(output_dir, summary: dict, umap_png: bytes, neighbour_pngs: dict[str, bytes]) -> Path:

@@ -11,7 +11,7 @@ from seqclr.config import ConfigIO, to_dict
 from seqclr.data.fonts import SPLITS
 from seqclr.data.source_names import SYNTHETIC_SOURCES
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
-from seqclr.evaluate.embeddings import EMBEDDING_MAPPINGS
+from seqclr.evaluate.embeddings import EMBEDDING_MAPPINGS, PRETRAINED
 from seqclr.evaluate.report import METRICS
 from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS, SequenceEncoder, get_encoder_config
 from seqclr.train.checkpoint import load_encoder
@@ -95,7 +95,7 @@ class EmbeddingsParams(ConfigIO):
     data_seed: int = 0
     charset: str = "english95"
     mapping: str = "frame"  # the instance mapping: frame | window (seqclr.evaluate.embeddings.EMBEDDING_MAPPINGS)
-    representation: str = "H"  # V | H | HV
+    representation: str = "H"  # V | H | HV, or "pretrained": each encoder's own pretraining layer (H for random)
     n_instances: int = 5  # windows per image (mapping window)
     seed: int = 0
     n_neighbors: int = 15  # UMAP neighbourhood
@@ -119,8 +119,8 @@ class EmbeddingsParams(ConfigIO):
             raise bad("split", f"one of {SPLITS}")
         if self.mapping not in EMBEDDING_MAPPINGS:
             raise bad("mapping", f"one of {EMBEDDING_MAPPINGS}")
-        if self.representation not in REPRESENTATIONS:
-            raise bad("representation", f"one of {REPRESENTATIONS}")
+        if self.representation not in (*REPRESENTATIONS, PRETRAINED):
+            raise bad("representation", f"one of {(*REPRESENTATIONS, PRETRAINED)}")
         for name in ("n_images", "n_instances", "top_chars", "k"):
             if getattr(self, name) < 1:
                 raise bad(name, ">= 1")
