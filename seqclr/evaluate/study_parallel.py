@@ -11,6 +11,8 @@ results folders, same resume rule); only the order in which they finish changes.
 - Pretrainings are submitted first; a run that needs a pretrained encoder is submitted when its
   pretraining has finished; runs of "none" (random encoder, supervised baseline) start at once.
 - Only the coordinator writes ``study.json`` (after every finished run), so nothing races.
+- The workers die with the coordinator: a study killed by any signal leaves no worker training on,
+  which would write into the run folders that the restarted study redoes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
@@ -90,8 +93,24 @@ def _load_splits(path: str) -> dict:
     return _SPLITS[path]
 
 
-def _init_worker(threads: int) -> None:
+def exit_with_parent(parent: int, every: float = 0.5) -> threading.Thread:
+    """Watch, from a daemon thread, that ``parent`` is still this process's parent; exit at once when
+    it is gone (an orphan is handed to another parent). A ProcessPoolExecutor's workers otherwise
+    outlive a coordinator killed by SIGTERM or SIGKILL, and finish their runs unseen."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
+def _init_worker(threads: int, parent: int) -> None:
     torch.set_num_threads(threads)
+    exit_with_parent(parent)
 
 
 def _evaluate_one(protocol: str, name: str, cfg, reference: str, splits: str) -> tuple[str, dict]:
@@ -119,7 +138,7 @@ def run_parallel(pretrains: list, runs: list, out: Path, reference: Path, summar
         method = run[2].method
         (waiting.setdefault(method, []) if method in dict(pretrains) else ready).append(run)
     ctx = get_context("spawn")  # CUDA cannot be used in a forked child
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, os.getpid())) as pool:
         # pretrainings first (they render their own data meanwhile), then the shared splits
         jobs = {pool.submit(_pretrain_one, m, cfg, str(reference)): ("pretrain", m) for m, cfg in pretrains}
         splits = splits_file(out, runs[0][2]) if runs else None
