@@ -145,7 +145,8 @@ def test_parallel_study_matches_the_serial_one(tmp_path: Path):
 
 
 @pytest.mark.parametrize(("scale", "changed"), [("cpu-wide", {"encoder"}),
-                                                 ("cpu-wide-long", {"encoder", "iterations", "log_every"})])
+                                                 ("cpu-wide-long", {"encoder", "iterations", "log_every"}),
+                                                 ("cpu-wide-24k", {"encoder", "iterations", "log_every"})])
 def test_cpu_variants_keep_the_main_study_data_split_and_recipe(tmp_path: Path, scale: str, changed: set):
     # the wide rows are reported beside the main study's supervised 100% row: same data, split, subset and recipe
     base = {name: cfg.to_dict() for _, name, cfg in study_configs(tmp_path, SCALES["cpu"])}
