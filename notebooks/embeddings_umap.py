@@ -41,7 +41,7 @@ n_images: int = 48
 data_seed: int = 0
 charset: str = "english95"
 mapping: str = "frame"  # the instance mapping: frame | window
-representation: str = "H"  # V | H | HV
+representation: str = "H"  # V | H | HV, or pretrained: each encoder at its own pretraining layer
 n_instances: int = 5  # windows per image (mapping window)
 seed: int = 0
 n_neighbors: int = 15  # UMAP neighbourhood
@@ -67,18 +67,20 @@ import numpy as np
 from IPython.display import display
 
 from seqclr.data.dataset import WordDataset, build_source
-from seqclr.evaluate.embeddings import embed_instances
+from seqclr.evaluate.embeddings import embed_instances, representation_for
 from seqclr.evaluate.notebook import load_encoder_or_random
 
 ds = WordDataset(build_source(params.data, split=params.split, size=params.n_images, seed=params.data_seed, charset=params.charset), params.charset)
 items = [ds[i] for i in range(len(ds))]
 images = [it["image"][0].numpy() for it in items]
-inst = {}
+inst, reps = {}, {}
 for name, path in params.encoders.items():
     encoder = load_encoder_or_random(path, params.random_encoder, params.seed)
-    inst[name] = embed_instances(encoder, items, params.mapping, params.representation, params.n_instances)
+    reps[name] = representation_for(encoder, params.representation)
+    inst[name] = embed_instances(encoder, items, params.mapping, reps[name], params.n_instances)
 first = next(iter(inst.values()))
 on_glyph = float(np.mean(first.char != "∅"))
+print("representation per encoder:", reps)
 print(f"{len(items)} images, {len(first)} {params.mapping} instances per encoder ({on_glyph:.0%} on a glyph)")
 
 # %% [markdown]
@@ -100,12 +102,14 @@ display(Image(umap_png))
 # ## Nearest neighbours as image crops
 # Each row: a query instance (blue frame) and its nearest instances from OTHER words (cosine on
 # R); titles in green where the neighbour lies on the same character. The agreement rate is
-# measured over all on-glyph instances, not just the rows shown.
+# measured over all on-glyph instances, not just the rows shown; so is the same-position rate
+# (the neighbour at the same frame or window index), which tells a pretext won on position.
 
 # %%
 from seqclr.evaluate.embeddings import agreement_by_encoder, nearest_neighbours, neighbours_figure, pick_queries
 
 agreement = agreement_by_encoder(inst, params.k, params.seed)
+position = agreement_by_encoder(inst, params.k, params.seed, by="position")
 figs_nn = {}
 for name, s in inst.items():
     queries = pick_queries(s, params.n_queries, params.seed)
@@ -113,11 +117,12 @@ for name, s in inst.items():
     fig = neighbours_figure(images, s, queries, nn, title=f"{name}: same-character rate of the {params.k} nearest {agreement[name]:.1%}")
     figs_nn[name] = figure_png(fig)
     display(Image(figs_nn[name]))
-print({name: round(v, 4) for name, v in agreement.items()})
+print("same character:", {name: round(v, 4) for name, v in agreement.items()})
+print("same position:", {name: round(v, 4) for name, v in position.items()})
 
 # %%
 from seqclr.evaluate.embeddings import embeddings_summary, save_embeddings
 
-summary = embeddings_summary(agreement, inst, len(items), vars(params))
+summary = embeddings_summary(agreement, inst, len(items), vars(params), reps, position)
 if params.output_dir:
     print("wrote", save_embeddings(params.output_dir, summary, umap_png, figs_nn))

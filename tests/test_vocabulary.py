@@ -24,7 +24,7 @@ from seqclr.data.charset import CHARSET_NAMES
 from seqclr.data.source_names import SOURCE_NAMES, SYNTHETIC_SOURCES
 from seqclr.devices import DEVICES, PRECISIONS
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
-from seqclr.evaluate.embeddings import EMBEDDING_MAPPINGS
+from seqclr.evaluate.embeddings import EMBEDDING_MAPPINGS, EMBEDDING_REPRESENTATIONS
 from seqclr.evaluate.notebook import EmbeddingsParams, ResultsParams
 from seqclr.metrics import METRIC_NAMES
 from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS
@@ -57,6 +57,7 @@ VOCABULARY = {
     "LR_SCHEDULES": (LR_SCHEDULES, "seqclr/train/optimization.py"),
     "METRIC_NAMES": (METRIC_NAMES, "seqclr/metrics.py"),
     "EMBEDDING_MAPPINGS": (EMBEDDING_MAPPINGS, "seqclr/evaluate/embeddings.py"),
+    "EMBEDDING_REPRESENTATIONS": (EMBEDDING_REPRESENTATIONS, "seqclr/evaluate/embeddings.py"),
     "SPLITS": (SPLITS, "seqclr/data/fonts.py"),
 }
 # Copies this task may not touch yet (owned by files under another change): path -> set names.
@@ -76,7 +77,8 @@ FIELDS: dict[type, dict[str, tuple]] = {
     DecoderEvalConfig: _RECOGNIZER,
     FinetuneConfig: _RECOGNIZER,
     BenchmarkConfig: {"method": METHODS, "device": DEVICES, "precision": PRECISIONS, "data": SOURCE_NAMES, "encoder": ENCODERS},
-    EmbeddingsParams: {"data": SYNTHETIC_SOURCES, "mapping": EMBEDDING_MAPPINGS, "representation": REPRESENTATIONS, "random_encoder": ENCODERS},
+    EmbeddingsParams: {"data": SYNTHETIC_SOURCES, "mapping": EMBEDDING_MAPPINGS, "representation": EMBEDDING_REPRESENTATIONS,
+                       "random_encoder": ENCODERS},
     ResultsParams: {"table2_metric": METRIC_NAMES},
 }
 # fields that also take a spec file besides the presets (checked on their preset names only)

@@ -21,11 +21,13 @@ import numpy as np
 import torch
 
 from seqclr.contrastive.instance_mapping import adaptive_pool_weights, window_bounds
+from seqclr.models.encoder import REPRESENTATIONS
 
 EMBEDDING_MAPPINGS = ("frame", "window")  # the instance mappings whose instances are embedded
 NO_CHAR = "∅"
 # representation="pretrained": each encoder's own layer, the R its pretraining's projection head read
 PRETRAINED = "pretrained"
+EMBEDDING_REPRESENTATIONS = (*REPRESENTATIONS, PRETRAINED)  # what an embedding may be read at
 
 
 def pretrained_representation(encoder, fallback: str = "H") -> str:

@@ -11,9 +11,9 @@ from seqclr.config import ConfigIO, to_dict
 from seqclr.data.fonts import SPLITS
 from seqclr.data.source_names import SYNTHETIC_SOURCES
 from seqclr.evaluate.config import DecoderEvalConfig, FinetuneConfig
-from seqclr.evaluate.embeddings import EMBEDDING_MAPPINGS, PRETRAINED
+from seqclr.evaluate.embeddings import EMBEDDING_MAPPINGS, EMBEDDING_REPRESENTATIONS
 from seqclr.evaluate.report import METRICS
-from seqclr.models.encoder import ENCODER_PRESETS, REPRESENTATIONS, SequenceEncoder, get_encoder_config
+from seqclr.models.encoder import ENCODER_PRESETS, SequenceEncoder, get_encoder_config
 from seqclr.train.checkpoint import load_encoder
 
 
@@ -119,8 +119,8 @@ class EmbeddingsParams(ConfigIO):
             raise bad("split", f"one of {SPLITS}")
         if self.mapping not in EMBEDDING_MAPPINGS:
             raise bad("mapping", f"one of {EMBEDDING_MAPPINGS}")
-        if self.representation not in (*REPRESENTATIONS, PRETRAINED):
-            raise bad("representation", f"one of {(*REPRESENTATIONS, PRETRAINED)}")
+        if self.representation not in EMBEDDING_REPRESENTATIONS:
+            raise bad("representation", f"one of {EMBEDDING_REPRESENTATIONS}")
         for name in ("n_images", "n_instances", "top_chars", "k"):
             if getattr(self, name) < 1:
                 raise bad(name, ">= 1")
