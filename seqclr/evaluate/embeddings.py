@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from seqclr.contrastive.instance_mapping import adaptive_pool_weights, window_bounds
+from seqclr.contrastive.model import METHOD_PRESETS
 from seqclr.models.encoder import REPRESENTATIONS
 
 EMBEDDING_MAPPINGS = ("frame", "window")  # the instance mappings whose instances are embedded
@@ -34,8 +35,6 @@ def pretrained_representation(encoder, fallback: str = "H") -> str:
     """The representation R that ``encoder`` was pretrained on (``pretrain_config`` of its encoder.pt:
     its ``representation``, else its method's, e.g. V for SimCLR); ``fallback`` for an encoder
     without a pretraining (a random one, or a file saved without its config)."""
-    from seqclr.contrastive.model import METHOD_PRESETS  # lazy: this module is imported on the training path
-
     pre = getattr(encoder, "pretrain_config", None) or {}
     if pre.get("representation"):
         return pre["representation"]
@@ -201,8 +200,9 @@ def neighbour_agreement(inst: InstanceSet, k: int = 6, seed: int = 0, by: str = 
     nn = nearest_neighbours(inst.z, queries, k, exclude_same_image=inst.image)
     if by == "char":
         return neighbour_char_agreement(inst.char, queries, nn)
-    pairs = [inst.position[q] == inst.position[n] for q, row in zip(queries, nn) for n in row]
-    return float(np.mean(pairs)) if pairs else float("nan")
+    if not len(queries):
+        return float("nan")
+    return float(np.mean(inst.position[queries][:, None] == inst.position[nn]))
 
 
 def agreement_by_encoder(inst: dict[str, InstanceSet], k: int = 6, seed: int = 0, by: str = "char") -> dict[str, float]:
